@@ -1,0 +1,2 @@
+//! runbrake-core (placeholder while the core is written)
+#![forbid(unsafe_code)]
