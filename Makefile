@@ -1,0 +1,61 @@
+# runbrake — every target that needs tools runs `setup` first (idempotent, seconds when warm).
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+ENV := source scripts/env.sh &&
+CARGO_WASM := --target wasm32-unknown-unknown
+# Bounded for `make test`; `make proptest-long` runs many more.
+PROPTEST_CASES ?= 10000
+
+.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-browser typecheck fmt clean
+
+setup:
+	@bash scripts/setup.sh
+
+build-worker: setup
+	@$(ENV) bash scripts/build-worker.sh
+
+build-web: setup
+	@$(ENV) vite build web --logLevel warn
+
+build: build-worker build-web
+
+## Start the service on http://127.0.0.1:8787 with the dashboard (Ctrl-C stops it).
+dev: build
+	@bash scripts/dev-start.sh
+
+## Everything CI checks.
+test: lint test-core test-wasm build typecheck test-worker test-e2e test-browser
+	@echo "make test: all layers passed"
+
+lint: setup
+	@$(ENV) cargo fmt --all -- --check
+	@$(ENV) cargo clippy --workspace --all-targets -- -D warnings
+	@$(ENV) cargo clippy --workspace --all-targets $(CARGO_WASM) -- -D warnings
+	@$(ENV) cargo clippy -p runbrake-core --all-targets --features js $(CARGO_WASM) -- -D warnings
+
+test-core: setup
+	@$(ENV) PROPTEST_CASES=$(PROPTEST_CASES) cargo test -p runbrake-core --release
+
+## The core's JavaScript bindings, run in node by wasm-bindgen-test-runner.
+test-wasm: setup
+	@$(ENV) CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	  cargo test -p runbrake-core $(CARGO_WASM) --features js
+
+typecheck: setup
+	@$(ENV) tsc -p web/tsconfig.json && tsc -p tests/tsconfig.json
+
+## Worker behaviour inside workerd (needs `make build`).
+test-worker: setup
+	@$(ENV) vitest run
+
+test-e2e: setup
+	@$(ENV) SKIP_WORKER_BUILD=1 node --test --test-concurrency=1 tests/e2e/*.test.mjs
+
+test-browser: setup
+	@$(ENV) SKIP_WORKER_BUILD=1 node --test --test-concurrency=1 tests/browser/*.test.mjs
+
+fmt:
+	@$(ENV) cargo fmt --all
+
+clean:
+	rm -rf target worker/build web/dist crate/pkg tests/output .wrangler

@@ -1,0 +1,123 @@
+// Starts the built Worker under `wrangler dev` (scripts/dev.sh) on a free loopback port, in its own
+// process group with its own persistence folder, so a test can SIGINT, kill -9 and restart it
+// without touching anything else on the machine.
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** @returns {Promise<number>} */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Polls `url` until it answers 200 or `deadlineMs` passes (a condition, not a fixed sleep).
+ * @param {string} url
+ * @param {number} deadlineMs
+ */
+export async function waitForOk(url, deadlineMs = 60_000) {
+  const until = Date.now() + deadlineMs;
+  let last = "no answer";
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+      last = `status ${res.status}`;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    await delay(50); // poll interval while the server comes up, not a wait for time to pass
+  }
+  throw new Error(`${url} not ready: ${last}`);
+}
+
+/**
+ * @typedef {object} DevServer
+ * @property {string} url
+ * @property {string} persistDir
+ * @property {() => Promise<void>} stop       SIGINT, wait for exit, remove the folder
+ * @property {() => Promise<void>} kill9      SIGKILL the whole process group
+ * @property {() => Promise<void>} restart    start again on the same port and storage
+ * @property {() => string} output            what the server printed (for failure messages)
+ */
+
+/**
+ * @param {{ env?: Record<string, string>, vars?: Record<string, string> }} [opts]
+ * @returns {Promise<DevServer>}
+ */
+export async function startDevServer(opts = {}) {
+  const port = await freePort();
+  const persistDir = await mkdtemp(join(tmpdir(), "runbrake-dev-"));
+  const url = `http://127.0.0.1:${port}`;
+  const varArgs = Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  let out = "";
+  /** @type {import("node:child_process").ChildProcess | undefined} */
+  let child;
+
+  const launch = async () => {
+    child = spawn("bash", [join(ROOT, "scripts/dev.sh"), "--persist-to", persistDir, ...varArgs], {
+      cwd: ROOT,
+      detached: true, // own process group: kill9 hits wrangler and its workerd children only
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, SKIP_WORKER_BUILD: "1", PORT: String(port), ...opts.env },
+    });
+    child.stdout?.on("data", (d) => (out += d));
+    child.stderr?.on("data", (d) => (out += d));
+    const exited = new Promise((_, reject) =>
+      child?.once("exit", (code) => reject(new Error(`wrangler dev exited (${code}):\n${out}`))),
+    );
+    await Promise.race([waitForOk(`${url}/healthz`), exited]);
+  };
+
+  const waitExit = () =>
+    new Promise((resolve) => {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
+      child.once("exit", () => resolve(undefined));
+    });
+
+  const signalGroup = (/** @type {NodeJS.Signals} */ sig) => {
+    if (child?.pid) {
+      try {
+        process.kill(-child.pid, sig);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+
+  await launch();
+  return {
+    url,
+    persistDir,
+    output: () => out,
+    async kill9() {
+      signalGroup("SIGKILL");
+      await waitExit();
+    },
+    async restart() {
+      await launch();
+    },
+    async stop() {
+      signalGroup("SIGINT");
+      const timer = setTimeout(() => signalGroup("SIGKILL"), 10_000);
+      await waitExit();
+      clearTimeout(timer);
+      await rm(persistDir, { recursive: true, force: true });
+    },
+  };
+}

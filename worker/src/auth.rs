@@ -1,0 +1,263 @@
+//! API keys, the admin token and WebSocket tickets.
+//!
+//! Keys look like `rbk_<org id>.<43 random base62>`: the org id tells the Worker which
+//! organisation's index holds the key's SHA-256 hash; only hashes are stored. Verified keys are
+//! cached in this isolate for a short time so a warm cancel costs no extra Durable Object hop;
+//! revoking through this isolate drops the entry at once, elsewhere within `CACHE_TTL_MS`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use worker::{Env, Headers, Method, Request, RequestInit};
+
+use crate::{clock, ids};
+
+const KEY_PREFIX: &str = "rbk_";
+const CACHE_TTL_MS: u64 = 30_000;
+const CACHE_MAX: usize = 10_000;
+/// WebSocket tickets live long enough to open a socket, not to be worth stealing.
+pub const TICKET_TTL_MS: u64 = 60_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Creates, reads and cancels runs (people, dashboards, vendor SDKs).
+    User,
+    /// Moves runs through their lifecycle (claim, heartbeat, complete…).
+    Executor,
+}
+
+/// Who is calling, once their key checked out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    pub org_id: String,
+    pub key_id: String,
+    pub role: Role,
+}
+
+/// Why a request is not authenticated; each route family renders it in its own shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthError {
+    Missing,
+    Invalid,
+}
+
+impl AuthError {
+    pub fn message(self) -> &'static str {
+        match self {
+            AuthError::Missing => "Missing API key: send `Authorization: Bearer <key>` or `Api-Key: <key>`",
+            AuthError::Invalid => "Invalid or revoked API key",
+        }
+    }
+}
+
+pub fn mint_key(org_id: &str) -> String {
+    format!("{KEY_PREFIX}{org_id}.{}", ids::random_base62(43))
+}
+
+pub fn hash_hex(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// The organisation a key belongs to, if the key is well-formed.
+pub fn org_of_key(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix(KEY_PREFIX)?;
+    let (org, secret) = rest.split_once('.')?;
+    (ids::is_valid_id(org) && org.starts_with("org_") && secret.len() == 43).then_some(org)
+}
+
+/// The key a request presents: `Authorization: Bearer <key>` (what the vendor SDKs send) or
+/// `Api-Key: <key>` (what the seeds document). Keys in query strings are never read.
+pub fn presented_key(headers: &Headers) -> Option<String> {
+    if let Ok(Some(auth)) = headers.get("authorization") {
+        let auth = auth.trim();
+        let (scheme, token) = auth.split_once(' ').unwrap_or((auth, ""));
+        if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
+            return Some(token.trim().to_owned());
+        }
+    }
+    match headers.get("api-key") {
+        Ok(Some(key)) if !key.trim().is_empty() => Some(key.trim().to_owned()),
+        Ok(_) | Err(_) => None,
+    }
+}
+
+thread_local! {
+    static CACHE: RefCell<HashMap<String, (Caller, u64)>> = RefCell::new(HashMap::new());
+}
+
+fn cached(hash: &str, now: u64) -> Option<Caller> {
+    CACHE.with(|c| {
+        let c = c.borrow();
+        c.get(hash).filter(|(_, exp)| *exp > now).map(|(caller, _)| caller.clone())
+    })
+}
+
+fn remember(hash: String, caller: Caller, now: u64) {
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CACHE_MAX {
+            c.retain(|_, (_, exp)| *exp > now);
+            if c.len() >= CACHE_MAX {
+                c.clear();
+            }
+        }
+        c.insert(hash, (caller, now + CACHE_TTL_MS));
+    });
+}
+
+/// Drops every cached verification of one key (after a revoke).
+pub fn forget_key(key_id: &str) {
+    CACHE.with(|c| c.borrow_mut().retain(|_, (caller, _)| caller.key_id != key_id));
+}
+
+#[derive(Deserialize)]
+struct AuthReply {
+    key_id: String,
+    role: Role,
+}
+
+/// Checks the presented key against its organisation's index.
+pub async fn authenticate(headers: &Headers, env: &Env) -> Result<Caller, AuthError> {
+    let key = presented_key(headers).ok_or(AuthError::Missing)?;
+    let org_id = org_of_key(&key).ok_or(AuthError::Invalid)?.to_owned();
+    let hash = hash_hex(&key);
+    let now = clock::now();
+    if let Some(caller) = cached(&hash, now) {
+        return Ok(caller);
+    }
+    let body = serde_json::json!({ "hash": hash }).to_string();
+    let reply = org_request(env, &org_id, Method::Post, "/auth", Some(body))
+        .await
+        .map_err(|_| AuthError::Invalid)?;
+    let mut reply = reply;
+    if reply.status_code() != 200 {
+        return Err(AuthError::Invalid);
+    }
+    let found: AuthReply = reply.json().await.map_err(|_| AuthError::Invalid)?;
+    let caller = Caller {
+        org_id,
+        key_id: found.key_id,
+        role: found.role,
+    };
+    remember(hash, caller.clone(), now);
+    Ok(caller)
+}
+
+/// A request to one organisation's index object.
+pub async fn org_request(
+    env: &Env,
+    org_id: &str,
+    method: Method,
+    path: &str,
+    body: Option<String>,
+) -> worker::Result<worker::Response> {
+    let stub = env.durable_object("ORGS")?.get_by_name(org_id)?;
+    let mut init = RequestInit::new();
+    init.with_method(method);
+    if let Some(body) = body {
+        let headers = Headers::new();
+        headers.set("content-type", "application/json")?;
+        init.with_headers(headers).with_body(Some(body.into()));
+    }
+    let req = Request::new_with_init(&format!("https://org.internal{path}"), &init)?;
+    stub.fetch_with_request(req).await
+}
+
+fn admin_token(env: &Env) -> Option<String> {
+    env.secret("ADMIN_TOKEN")
+        .map(|s| s.to_string())
+        .or_else(|_| env.var("ADMIN_TOKEN").map(|v| v.to_string()))
+        .ok()
+        .filter(|t| t.len() >= 16)
+}
+
+/// The admin token, compared hash-to-hash in constant time (equal lengths, no early exit).
+pub fn is_admin(headers: &Headers, env: &Env) -> bool {
+    let (Some(expected), Some(given)) = (admin_token(env), presented_key(headers)) else {
+        return false;
+    };
+    let a = Sha256::digest(expected.as_bytes());
+    let b = Sha256::digest(given.as_bytes());
+    a.ct_eq(&b).into()
+}
+
+#[derive(Serialize, Deserialize)]
+struct TicketClaims {
+    org: String,
+    key: String,
+    role: Role,
+    exp: u64,
+}
+
+fn ticket_mac(env: &Env) -> Option<Hmac<Sha256>> {
+    // Derived from the admin secret so a deployment needs no second secret.
+    let root = admin_token(env)?;
+    let derived = Sha256::digest(format!("runbrake-ws-ticket:{root}").as_bytes());
+    Hmac::<Sha256>::new_from_slice(&derived).ok()
+}
+
+/// A short-lived, signed ticket that lets a browser open a WebSocket without putting its API
+/// key in a URL.
+pub fn issue_ticket(env: &Env, caller: &Caller, now: u64) -> Option<(String, u64)> {
+    let exp = now + TICKET_TTL_MS;
+    let claims = TicketClaims {
+        org: caller.org_id.clone(),
+        key: caller.key_id.clone(),
+        role: caller.role,
+        exp,
+    };
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).ok()?);
+    let mut mac = ticket_mac(env)?;
+    mac.update(payload.as_bytes());
+    let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    Some((format!("{payload}.{sig}"), exp))
+}
+
+pub fn verify_ticket(env: &Env, ticket: &str, now: u64) -> Option<Caller> {
+    let (payload, sig) = ticket.split_once('.')?;
+    let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
+    let mut mac = ticket_mac(env)?;
+    mac.update(payload.as_bytes());
+    mac.verify_slice(&sig).ok()?;
+    let claims: TicketClaims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    (claims.exp > now).then_some(Caller {
+        org_id: claims.org,
+        key_id: claims.key,
+        role: claims.role,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_name_their_org() {
+        let key = mint_key("org_abc");
+        assert_eq!(org_of_key(&key), Some("org_abc"));
+        assert_eq!(org_of_key("rbk_org_abc.short"), None);
+        assert_eq!(org_of_key("sk_live_whatever"), None);
+        assert_eq!(org_of_key(&key.replace("org_abc", "org_../x")), None);
+    }
+
+    #[test]
+    fn hashes_are_hex_sha256() {
+        assert_eq!(
+            hash_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

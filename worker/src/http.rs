@@ -1,0 +1,190 @@
+//! Response helpers and request-body reading shared by every route family.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use worker::{Headers, Request, Response, Result};
+
+/// Headers every API response carries: run data is never cached, content never sniffed.
+pub fn api_headers(content_type: &str) -> Result<Headers> {
+    let headers = Headers::new();
+    headers.set("content-type", content_type)?;
+    headers.set("cache-control", "no-store")?;
+    headers.set("x-content-type-options", "nosniff")?;
+    Ok(headers)
+}
+
+pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
+    json_as(status, body, "application/json")
+}
+
+pub fn json_as<T: Serialize>(status: u16, body: &T, content_type: &str) -> Result<Response> {
+    let text = serde_json::to_string(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    Ok(Response::ok(text)?
+        .with_status(status)
+        .with_headers(api_headers(content_type)?))
+}
+
+/// A JSON document that is already text (no re-serialisation).
+pub fn json_text(status: u16, text: &str) -> Result<Response> {
+    Ok(Response::ok(text)?
+        .with_status(status)
+        .with_headers(api_headers("application/json")?))
+}
+
+/// The native API's error shape (RFC 9457 problem details).
+#[derive(Serialize)]
+pub struct Problem<'a> {
+    pub r#type: String,
+    pub title: &'a str,
+    pub status: u16,
+    pub code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+pub fn problem(status: u16, code: &str, detail: impl Into<String>) -> Result<Response> {
+    problem_with(status, code, detail.into(), None, None)
+}
+
+pub fn problem_with(
+    status: u16,
+    code: &str,
+    detail: String,
+    field: Option<String>,
+    extra: Option<serde_json::Value>,
+) -> Result<Response> {
+    let body = Problem {
+        r#type: format!("https://runbrake.dev/problems/{code}"),
+        title: title_for(status),
+        status,
+        code,
+        detail: Some(detail),
+        field,
+    };
+    let mut value = serde_json::to_value(&body).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    if let (Some(serde_json::Value::Object(extra)), serde_json::Value::Object(map)) = (extra, &mut value) {
+        map.extend(extra);
+    }
+    json_as(status, &value, "application/problem+json")
+}
+
+fn title_for(status: u16) -> &'static str {
+    match status {
+        400 => "Bad request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not found",
+        405 => "Method not allowed",
+        409 => "Conflict",
+        412 => "Precondition failed",
+        413 => "Payload too large",
+        415 => "Unsupported media type",
+        422 => "Unprocessable content",
+        429 => "Too many requests",
+        500 => "Internal error",
+        503 => "Unavailable",
+        _ => "Error",
+    }
+}
+
+pub fn not_found() -> Result<Response> {
+    problem(404, "not_found", "No such route or resource")
+}
+
+pub fn method_not_allowed(allow: &[&str]) -> Result<Response> {
+    let mut res = problem(405, "method_not_allowed", "Method not allowed on this route")?;
+    res.headers_mut().set("allow", &allow.join(", "))?;
+    Ok(res)
+}
+
+/// Why a body could not be read; each route family renders it in its own shape.
+#[derive(Debug)]
+pub enum BodyError {
+    TooLarge { limit: usize },
+    UnsupportedMediaType,
+    Malformed { message: String, field: Option<String> },
+}
+
+impl BodyError {
+    pub fn status(&self) -> u16 {
+        match self {
+            BodyError::TooLarge { .. } => 413,
+            BodyError::UnsupportedMediaType => 415,
+            BodyError::Malformed { .. } => 400,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            BodyError::TooLarge { limit } => format!("request body exceeds {limit} bytes"),
+            BodyError::UnsupportedMediaType => "send the body as application/json".to_owned(),
+            BodyError::Malformed { message, .. } => message.clone(),
+        }
+    }
+
+    pub fn field(&self) -> Option<String> {
+        match self {
+            BodyError::Malformed { field, .. } => field.clone(),
+            BodyError::TooLarge { .. } | BodyError::UnsupportedMediaType => None,
+        }
+    }
+}
+
+/// Reads at most `limit` bytes. The platform accepts ~100 MB bodies, so only this protects us.
+pub async fn read_body(req: &mut Request, limit: usize) -> std::result::Result<Vec<u8>, BodyError> {
+    if let Ok(Some(len)) = req.headers().get("content-length")
+        && len.trim().parse::<usize>().is_ok_and(|n| n > limit)
+    {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let bytes = req.bytes().await.map_err(|e| BodyError::Malformed {
+        message: format!("could not read the body: {e}"),
+        field: None,
+    })?;
+    if bytes.len() > limit {
+        return Err(BodyError::TooLarge { limit });
+    }
+    Ok(bytes)
+}
+
+/// Parses a JSON body: empty means `{}` (the vendor SDKs send bodiless POSTs); a non-empty
+/// body must be declared JSON.
+pub async fn json_body<T: DeserializeOwned>(
+    req: &mut Request,
+    limit: usize,
+) -> std::result::Result<T, BodyError> {
+    let bytes = read_body(req, limit).await?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| BodyError::Malformed {
+        message: "body is not UTF-8".to_owned(),
+        field: None,
+    })?;
+    let trimmed = text.trim();
+    if !trimmed.is_empty() {
+        let ct = req.headers().get("content-type").ok().flatten().unwrap_or_default();
+        let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if media != "application/json" && !media.ends_with("+json") {
+            return Err(BodyError::UnsupportedMediaType);
+        }
+    }
+    parse_json(if trimmed.is_empty() || trimmed == "null" { "{}" } else { trimmed })
+}
+
+pub fn parse_json<T: DeserializeOwned>(text: &str) -> std::result::Result<T, BodyError> {
+    // serde_json's recursion limit (128) bounds nesting, so deep input cannot exhaust the stack.
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        // serde names unknown fields itself; otherwise the path is the field.
+        let field = unknown_field(&message).or_else(|| (path != ".").then_some(path));
+        BodyError::Malformed { message, field }
+    })
+}
+
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(rest.split('`').next()?.to_owned())
+}
