@@ -1,5 +1,6 @@
 declare namespace Cloudflare {
   interface Env {
     RUNS: DurableObjectNamespace;
+    ORGS: DurableObjectNamespace;
   }
 }

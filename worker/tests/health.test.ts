@@ -26,7 +26,7 @@ describe("health", () => {
     const missing = await SELF.fetch("https://runbrake.test/nope");
     expect(missing.status).toBe(404);
     expect(missing.headers.get("content-type")).toBe("application/problem+json");
-    expect(await missing.json()).toMatchObject({ type: "not_found", status: 404 });
+    expect(await missing.json()).toMatchObject({ code: "not_found", status: 404 });
 
     const wrong = await SELF.fetch("https://runbrake.test/healthz", { method: "DELETE" });
     expect(wrong.status).toBe(405);

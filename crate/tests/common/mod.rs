@@ -1,5 +1,6 @@
 //! Shared builders for the integration tests: named states reached through real commands.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use runbrake_core::*;
 
@@ -150,7 +151,11 @@ pub fn state(name: &str) -> RunState {
         _ => InitialStatus::Queued,
     };
     let (mut s, _) = create(&create_cmd(init), T0).expect("create");
-    let lease_ms = if name == "running_expired" { 500 } else { 30_000 };
+    let lease_ms = if name == "running_expired" {
+        500
+    } else {
+        30_000
+    };
     match name {
         "pending" | "queued" | "running_unclaimed" => return s,
         _ => {
@@ -166,7 +171,11 @@ pub fn state(name: &str) -> RunState {
             step(&mut s, &wait(Some("L1"), WaitReason::Sleep), T0 + 200);
         }
         "cancelling" => {
-            step(&mut s, &cancel_with(|a| a.grace_ms = Some(30_000)), T0 + 200);
+            step(
+                &mut s,
+                &cancel_with(|a| a.grace_ms = Some(30_000)),
+                T0 + 200,
+            );
         }
         "cancelling_due" => {
             step(&mut s, &cancel_with(|a| a.grace_ms = Some(500)), T0 + 200);
@@ -182,7 +191,11 @@ pub fn state(name: &str) -> RunState {
             step(&mut s, &reject(), T0 + 300);
         }
         "cancelled" => {
-            step(&mut s, &cancel_with(|a| a.grace_ms = Some(30_000)), T0 + 200);
+            step(
+                &mut s,
+                &cancel_with(|a| a.grace_ms = Some(30_000)),
+                T0 + 200,
+            );
             step(&mut s, &ack("L1"), T0 + 300);
         }
         other => panic!("unknown state {other}"),
@@ -236,6 +249,8 @@ pub fn outcome_label(o: &CancelOutcome) -> String {
         } => "already_terminal(long_ago)".into(),
         CancelOutcome::NotCancellable { .. } => "not_cancellable".into(),
         CancelOutcome::PreconditionFailed { .. } => "precondition_failed".into(),
-        CancelOutcome::Replayed { original } => format!("replayed({})", outcome_label(&original.outcome)),
+        CancelOutcome::Replayed { original } => {
+            format!("replayed({})", outcome_label(&original.outcome))
+        }
     }
 }

@@ -8,6 +8,8 @@ pub struct ApiError {
     pub message: String,
     /// The `Allow` header of a 405.
     pub allow: Option<&'static str>,
+    /// The field or query parameter a 400 is about (`"status"`, `"summaries[2].seq"`).
+    pub field: Option<String>,
 }
 
 impl ApiError {
@@ -17,11 +19,29 @@ impl ApiError {
             code,
             message: message.into(),
             allow: None,
+            field: None,
         }
     }
 
+    /// A 400; a message of the form `"<field>: ..."` also names its field.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(400, "invalid", message)
+        let message = message.into();
+        let field = message
+            .split_once(": ")
+            .map(|(field, _)| field)
+            .filter(|f| !f.is_empty() && !f.contains(char::is_whitespace))
+            .map(str::to_owned);
+        ApiError {
+            field,
+            ..Self::new(400, "invalid", message)
+        }
+    }
+
+    pub fn with_field(self, field: &str) -> Self {
+        ApiError {
+            field: Some(field.to_owned()),
+            ..self
+        }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -41,7 +61,11 @@ impl ApiError {
     }
 
     pub fn upgrade_required() -> Self {
-        Self::new(426, "upgrade_required", "this route needs `Upgrade: websocket`")
+        Self::new(
+            426,
+            "upgrade_required",
+            "this route needs `Upgrade: websocket`",
+        )
     }
 
     pub fn method_not_allowed(allow: &'static str) -> Self {
@@ -56,7 +80,11 @@ impl ApiError {
     }
 
     pub fn body(&self) -> String {
-        serde_json::json!({ "error": self.code, "message": self.message }).to_string()
+        let mut body = serde_json::json!({ "error": self.code, "message": self.message });
+        if let Some(field) = &self.field {
+            body["field"] = field.as_str().into();
+        }
+        body.to_string()
     }
 }
 
@@ -72,6 +100,14 @@ mod tests {
             e.body(),
             r#"{"error":"invalid","message":"limit must be 1..=200"}"#
         );
+        let e = e.with_field("limit");
+        assert_eq!(
+            e.body(),
+            r#"{"error":"invalid","field":"limit","message":"limit must be 1..=200"}"#
+        );
+        let e = ApiError::invalid("summaries[1].status: must be one of x");
+        assert_eq!(e.field.as_deref(), Some("summaries[1].status"));
+        assert_eq!(ApiError::invalid("no field here: x").field, None);
         let e = ApiError::method_not_allowed("GET, POST");
         assert_eq!((e.status, e.allow), (405, Some("GET, POST")));
     }

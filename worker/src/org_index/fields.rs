@@ -64,7 +64,9 @@ pub fn check_ident(field: &str, value: &str, max: usize) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("{field}: 1..={max} characters from [A-Za-z0-9_.:-]"))
+        Err(format!(
+            "{field}: 1..={max} characters from [A-Za-z0-9_.:-]"
+        ))
     }
 }
 
@@ -79,7 +81,9 @@ mod tests {
 
     #[test]
     fn strings_and_numbers() {
-        let o = obj(json!({"a": "x", "n": 5, "neg": -1, "big": 9_007_199_254_740_992_u64, "f": 1.5, "z": null}));
+        let o = obj(
+            json!({"a": "x", "n": 5, "neg": -1, "big": 9_007_199_254_740_992_u64, "f": 1.5, "z": null}),
+        );
         assert_eq!(req_str(&o, "a"), Ok("x"));
         assert_eq!(req_str(&o, "n"), Err("n: must be a string".into()));
         assert_eq!(req_str(&o, "q"), Err("q: required".into()));

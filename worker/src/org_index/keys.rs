@@ -137,7 +137,10 @@ mod tests {
         for (body, want) in [
             (r#"{"name":"A","now":5}"#, "org_id: required"),
             (r#"{"org_id":"o 1","name":"A","now":5}"#, "org_id:"),
-            (r#"{"org_id":"o","name":1,"now":5}"#, "name: must be a string"),
+            (
+                r#"{"org_id":"o","name":1,"now":5}"#,
+                "name: must be a string",
+            ),
             (r#"{"org_id":"o","name":"A","now":-5}"#, "now:"),
             (r#"[]"#, "body:"),
             (r#"{"#, "body:"),
@@ -149,17 +152,34 @@ mod tests {
 
     #[test]
     fn new_key() {
-        let body = format!(r#"{{"key_id":"key_1","hash":"{HASH}","role":"executor","label":"ci","now":7}}"#);
+        let body = format!(
+            r#"{{"key_id":"key_1","hash":"{HASH}","role":"executor","label":"ci","now":7}}"#
+        );
         let k = parse_new_key(&body).expect("ok");
         assert_eq!(k.hash, HASH.to_ascii_lowercase());
-        assert_eq!((k.role, k.label.as_deref(), k.now), (Role::Executor, Some("ci"), 7));
+        assert_eq!(
+            (k.role, k.label.as_deref(), k.now),
+            (Role::Executor, Some("ci"), 7)
+        );
         let body = format!(r#"{{"key_id":"key_1","hash":"{HASH}","role":"user","now":7}}"#);
         assert_eq!(parse_new_key(&body).expect("ok").label, None);
         for (body, want) in [
-            (format!(r#"{{"key_id":"k","hash":"abc","role":"user","now":1}}"#), "hash:"),
-            (format!(r#"{{"key_id":"k","hash":"{HASH}","role":"admin","now":1}}"#), "role:"),
-            (format!(r#"{{"key_id":"k/1","hash":"{HASH}","role":"user","now":1}}"#), "key_id:"),
-            (format!(r#"{{"key_id":"k","hash":"{HASH}","role":"user"}}"#), "now: required"),
+            (
+                r#"{"key_id":"k","hash":"abc","role":"user","now":1}"#.to_owned(),
+                "hash:",
+            ),
+            (
+                format!(r#"{{"key_id":"k","hash":"{HASH}","role":"admin","now":1}}"#),
+                "role:",
+            ),
+            (
+                format!(r#"{{"key_id":"k/1","hash":"{HASH}","role":"user","now":1}}"#),
+                "key_id:",
+            ),
+            (
+                format!(r#"{{"key_id":"k","hash":"{HASH}","role":"user"}}"#),
+                "now: required",
+            ),
         ] {
             let e = parse_new_key(&body).expect_err(want);
             assert!(e.message.starts_with(want), "{} !~ {want}", e.message);

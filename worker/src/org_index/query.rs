@@ -9,7 +9,9 @@ use worker::SqlStorageValue;
 
 use super::error::ApiError;
 use super::fields::{MAX_SAFE_INT, check_text};
-use super::summary::{KIND_NAMES, MAX_ID_LEN, MAX_TAG_LEN, STATUS_NAMES, kind_from_str, status_from_str};
+use super::summary::{
+    KIND_NAMES, MAX_ID_LEN, MAX_TAG_LEN, STATUS_NAMES, kind_from_str, status_from_str,
+};
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 200;
@@ -178,7 +180,10 @@ where
                     .parse::<usize>()
                     .ok()
                     .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| ApiError::invalid(format!("limit must be 1..={MAX_LIMIT}")))?;
+                    .ok_or_else(|| {
+                        ApiError::invalid(format!("limit must be 1..={MAX_LIMIT}"))
+                            .with_field("limit")
+                    })?;
             }
             "order" => {
                 order = Some(match value {
@@ -366,7 +371,10 @@ pub fn list_query(p: &ListParams) -> SqlQuery {
             )
         }
     };
-    SqlQuery { sql, binds: b.binds }
+    SqlQuery {
+        sql,
+        binds: b.binds,
+    }
 }
 
 /// How to count a selection.
@@ -471,11 +479,17 @@ mod tests {
             ("order", "asc"),
         ])
         .expect("ok");
-        assert_eq!(p.filters.statuses, vec![StatusKind::Queued, StatusKind::Running]);
+        assert_eq!(
+            p.filters.statuses,
+            vec![StatusKind::Queued, StatusKind::Running]
+        );
         assert_eq!(p.filters.kind.as_deref(), Some("experiment"));
         assert_eq!(p.filters.batch_id.as_deref(), Some("b1"));
         assert_eq!(p.filters.tag.as_deref(), Some("nightly"));
-        assert_eq!((p.filters.created_from, p.filters.created_to), (Some(100), Some(200)));
+        assert_eq!(
+            (p.filters.created_from, p.filters.created_to),
+            (Some(100), Some(200))
+        );
         assert_eq!(p.filters.q.as_deref(), Some("Abc"));
         assert_eq!((p.limit, p.order), (200, Order::Asc));
     }
@@ -506,7 +520,10 @@ mod tests {
             (&[("created_to", "1e3")], "created_to:"),
             (&[("cursor", "!!!")], "cursor:"),
             (&[("statuss", "running")], "statuss: unknown parameter"),
-            (&[("kind", "workflow"), ("kind", "generic")], "kind: given more than once"),
+            (
+                &[("kind", "workflow"), ("kind", "generic")],
+                "kind: given more than once",
+            ),
             (&[("q", "a\u{1}")], "q:"),
         ];
         for (q, want) in cases {
@@ -514,13 +531,17 @@ mod tests {
             assert_eq!(err.status, 400);
             assert_eq!(err.code, "invalid");
             assert!(err.message.starts_with(want), "{} !~ {want}", err.message);
+            assert_eq!(err.field.as_deref(), Some(q[q.len() - 1].0), "{want}");
         }
     }
 
     #[test]
     fn cursor_round_trip_and_malformed() {
         let c = encode_cursor(Order::Desc, 1_700_000_000_000, "run:weird_id");
-        assert!(c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         assert_eq!(
             decode_cursor(&c),
             Ok(Cursor {
@@ -529,7 +550,15 @@ mod tests {
                 id: "run:weird_id".into()
             })
         );
-        for bad in ["", "x", "eDoxOmE", "ZDo6YQ", "ZDoxOg", "ZDotMTph", "ZDo5OTk5OTk5OTk5OTk5OTk5OTphYg"] {
+        for bad in [
+            "",
+            "x",
+            "eDoxOmE",
+            "ZDo6YQ",
+            "ZDoxOg",
+            "ZDotMTph",
+            "ZDo5OTk5OTk5OTk5OTk5OTk5OTphYg",
+        ] {
             assert!(decode_cursor(bad).is_err(), "{bad}");
         }
     }
@@ -565,8 +594,13 @@ mod tests {
     fn list_with_one_status_and_cursor() {
         let c = encode_cursor(Order::Asc, 10, "r9");
         let q = list_query(
-            &params(&[("status", "running"), ("kind", "generic"), ("cursor", c.as_str()), ("limit", "2")])
-                .expect("ok"),
+            &params(&[
+                ("status", "running"),
+                ("kind", "generic"),
+                ("cursor", c.as_str()),
+                ("limit", "2"),
+            ])
+            .expect("ok"),
         );
         assert_eq!(
             q.sql,
@@ -574,7 +608,10 @@ mod tests {
              WHERE r.kind = ?1 AND (r.created_at, r.id) > (?2, ?3) AND r.status = ?5 \
              ORDER BY r.created_at ASC, r.id ASC LIMIT ?4"
         );
-        assert_eq!(q.binds, vec![s("generic"), i(10), s("r9"), i(3), s("running")]);
+        assert_eq!(
+            q.binds,
+            vec![s("generic"), i(10), s("r9"), i(3), s("running")]
+        );
     }
 
     #[test]
@@ -618,7 +655,10 @@ mod tests {
         let c = encode_cursor(Order::Desc, 1, "a");
         let q = list_query(
             &params(&[
-                ("status", "pending,queued,running,waiting,cancelling,completed,failed,rejected"),
+                (
+                    "status",
+                    "pending,queued,running,waiting,cancelling,completed,failed,rejected",
+                ),
                 ("kind", "generic"),
                 ("batch_id", "b"),
                 ("tag", "t"),
@@ -635,7 +675,10 @@ mod tests {
 
     #[test]
     fn count_plans() {
-        assert_eq!(count_plan(&Filters::default()), CountPlan::FromCounts(vec![]));
+        assert_eq!(
+            count_plan(&Filters::default()),
+            CountPlan::FromCounts(vec![])
+        );
         let p = params(&[("status", "running,queued")]).expect("ok");
         assert_eq!(
             count_plan(&p.filters),
@@ -654,7 +697,11 @@ mod tests {
 
     #[test]
     fn counts_cover_every_status() {
-        let rows = vec![("running".to_owned(), 3), ("failed".to_owned(), 2), ("queued".to_owned(), -1)];
+        let rows = vec![
+            ("running".to_owned(), 3),
+            ("failed".to_owned(), 2),
+            ("queued".to_owned(), -1),
+        ];
         let v = counts_value(&rows);
         assert_eq!(v["running"], 3);
         assert_eq!(v["failed"], 2);
@@ -663,6 +710,9 @@ mod tests {
         assert_eq!(v["total"], 5);
         assert_eq!(v.as_object().map(|o| o.len()), Some(10));
         assert_eq!(sum_counts(&rows, &[]), 5);
-        assert_eq!(sum_counts(&rows, &[StatusKind::Running, StatusKind::Pending]), 3);
+        assert_eq!(
+            sum_counts(&rows, &[StatusKind::Running, StatusKind::Pending]),
+            3
+        );
     }
 }

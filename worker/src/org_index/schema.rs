@@ -73,7 +73,11 @@ mod tests {
             .find(|s| s.contains("INSERT OR IGNORE INTO status_counts"))
             .expect("seed");
         for s in StatusKind::ALL {
-            assert!(seed.contains(&format!("'{}'", s.as_str())), "{}", s.as_str());
+            assert!(
+                seed.contains(&format!("'{}'", s.as_str())),
+                "{}",
+                s.as_str()
+            );
         }
     }
 }

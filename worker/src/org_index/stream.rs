@@ -72,7 +72,9 @@ where
                     .parse::<u64>()
                     .ok()
                     .filter(|n| *n <= MAX_SAFE_INT && v.bytes().all(|b| b.is_ascii_digit()))
-                    .ok_or_else(|| ApiError::invalid("after_seq: must be a change seq (integer >= 0)"))?;
+                    .ok_or_else(|| {
+                        ApiError::invalid("after_seq: must be a change seq (integer >= 0)")
+                    })?;
                 after = Some(n);
             }
             "after_seq" => return Err(ApiError::invalid("after_seq: given more than once")),
@@ -88,7 +90,10 @@ mod tests {
 
     #[test]
     fn messages() {
-        assert_eq!(run_message(7, r#"{"id":"r"}"#), r#"{"type":"run","seq":7,"run":{"id":"r"}}"#);
+        assert_eq!(
+            run_message(7, r#"{"id":"r"}"#),
+            r#"{"type":"run","seq":7,"run":{"id":"r"}}"#
+        );
         assert_eq!(hello(3), r#"{"type":"hello","seq":3}"#);
         assert_eq!(pong(0), r#"{"type":"pong","seq":0}"#);
         assert_eq!(resync(9), r#"{"type":"resync","seq":9}"#);

@@ -138,7 +138,9 @@ pub fn validate(value: Value) -> Result<RunSummary, String> {
     };
     let json = serde_json::to_string(&Value::Object(obj)).map_err(|e| format!("(summary): {e}"))?;
     if json.len() > MAX_SUMMARY_BYTES {
-        return Err(format!("(summary): at most {MAX_SUMMARY_BYTES} bytes of JSON"));
+        return Err(format!(
+            "(summary): at most {MAX_SUMMARY_BYTES} bytes of JSON"
+        ));
     }
     Ok(RunSummary { json, ..summary })
 }
@@ -205,13 +207,22 @@ mod tests {
             (with("kind", json!("nope")), "kind: must be one of"),
             (with("status", json!("done")), "status: must be one of"),
             (without("created_at"), "created_at: required"),
-            (with("updated_at", json!(1.5)), "updated_at: must be an integer"),
+            (
+                with("updated_at", json!(1.5)),
+                "updated_at: must be an integer",
+            ),
             (with("name", json!(5)), "name: must be a string"),
             (with("batch_id", json!("")), "batch_id: must not be empty"),
             (with("tags", json!("a")), "tags: must be an array"),
             (with("tags", json!(["a", 1])), "tags[1]: must be a string"),
-            (with("tags", json!(vec!["t"; MAX_TAGS + 1])), "tags: at most"),
-            (with("big", json!("x".repeat(MAX_SUMMARY_BYTES))), "(summary): at most"),
+            (
+                with("tags", json!(vec!["t"; MAX_TAGS + 1])),
+                "tags: at most",
+            ),
+            (
+                with("big", json!("x".repeat(MAX_SUMMARY_BYTES))),
+                "(summary): at most",
+            ),
             (json!([1]), "(summary): expected a JSON object"),
         ];
         for (value, want) in cases {
@@ -225,17 +236,32 @@ mod tests {
         let body = json!({"summaries": [base(), with("status", json!("bogus"))]}).to_string();
         let err = parse_batch(&body).expect_err("invalid");
         assert_eq!(err.status, 400);
-        assert!(err.message.starts_with("summaries[1].status:"), "{}", err.message);
+        assert!(
+            err.message.starts_with("summaries[1].status:"),
+            "{}",
+            err.message
+        );
         assert_eq!(parse_batch(r#"{"summaries": []}"#).map(|v| v.len()), Ok(0));
         assert!(parse_batch("{").is_err());
-        assert!(parse_batch("{}").expect_err("missing").message.starts_with("summaries: required"));
+        assert!(
+            parse_batch("{}")
+                .expect_err("missing")
+                .message
+                .starts_with("summaries: required")
+        );
         let many = json!({"summaries": vec![base(); MAX_BATCH + 1]}).to_string();
         assert!(parse_batch(&many).is_err());
     }
 
     #[test]
     fn kinds_and_statuses() {
-        for k in ["workflow", "workflow_test", "experiment", "extend_workflow", "generic"] {
+        for k in [
+            "workflow",
+            "workflow_test",
+            "experiment",
+            "extend_workflow",
+            "generic",
+        ] {
             assert!(kind_from_str(k).is_some(), "{k}");
         }
         assert!(kind_from_str("Workflow").is_none());

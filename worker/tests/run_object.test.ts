@@ -1,0 +1,120 @@
+import { env, runDurableObjectAlarm, runInDurableObject, evictDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { advance, api, claim, createRun, newOrg } from "./helpers";
+
+function runStub(orgId: string, runId: string) {
+  return env.RUNS.get(env.RUNS.idFromName(`${orgId}/${runId}`));
+}
+
+/**
+ * Waits until the run's outbox is delivered: its alarm fires at once for that, and a test that
+ * runs the alarm by hand must not race it. A condition, polled, never a fixed sleep.
+ */
+async function outboxDelivered(orgId: string, runId: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const rows = await runInDurableObject(runStub(orgId, runId), (_i, state) =>
+      state.storage.sql.exec("SELECT COUNT(*) AS n FROM outbox").toArray(),
+    );
+    if (rows[0]?.n === 0) return;
+    await new Promise((resolve) => queueMicrotask(() => resolve(undefined)));
+    await runInDurableObject(runStub(orgId, runId), () => undefined);
+  }
+  throw new Error("outbox never delivered");
+}
+
+async function eventTypes(orgId: string, runId: string): Promise<string[]> {
+  const rows = await runInDurableObject(runStub(orgId, runId), (_i, state) =>
+    state.storage.sql.exec("SELECT type FROM events ORDER BY seq").toArray(),
+  );
+  return rows.map((r) => String(r.type));
+}
+
+describe("RunObject", () => {
+  it("cancels a run without a lease at once and stores exactly one cancel in its log", async () => {
+    const org = await newOrg();
+    const run = await createRun(org);
+    const res = await api(`/api/runs/${run.id}/cancel`, { key: org.user, body: { reason: "wrong input" } });
+    expect(res.status).toBe(200);
+    expect(res.body.outcome.kind).toBe("cancelled_now");
+    expect(res.body.run.status).toBe("cancelled");
+    expect(res.body.run.cancel.reason).toBe("wrong input");
+    const types = await eventTypes(org.orgId, run.id);
+    expect(types.filter((t) => t === "cancelled")).toHaveLength(1);
+  });
+
+  it("gives a leased run its grace, then the alarm forces the cancel after the deadline", async () => {
+    const org = await newOrg();
+    const run = await createRun(org);
+    const lease = await claim(org, run.id);
+    const res = await api(`/api/runs/${run.id}/cancel`, { key: org.user, body: { grace_ms: 5_000 } });
+    expect(res.body.outcome.kind).toBe("requested");
+    expect(res.body.run.status).toBe("cancelling");
+
+    await outboxDelivered(org.orgId, run.id);
+    // The alarm fires early (before the deadline): nothing changes.
+    expect(await runDurableObjectAlarm(runStub(org.orgId, run.id))).toBe(true);
+    expect((await api(`/api/runs/${run.id}`, { key: org.user })).body.run.status).toBe("cancelling");
+
+    // The executor learns about the cancel from its heartbeat.
+    const hb = await api(`/api/runs/${run.id}/heartbeat`, { key: org.executor, body: { lease_id: lease } });
+    expect(hb.body.reply.cancel_requested).toBe(true);
+
+    await outboxDelivered(org.orgId, run.id);
+    await advance(6_000);
+    expect(await runDurableObjectAlarm(runStub(org.orgId, run.id))).toBe(true);
+    const after = await api(`/api/runs/${run.id}`, { key: org.user });
+    expect(after.body.run.status).toBe("cancelled");
+    expect(after.body.run.cancel.forced).toBe(true);
+
+    // Running the alarm again changes nothing: still one terminal event.
+    await runDurableObjectAlarm(runStub(org.orgId, run.id));
+    const types = await eventTypes(org.orgId, run.id);
+    expect(types.filter((t) => t === "cancelled")).toHaveLength(1);
+    expect(types.filter((t) => t === "cancel_requested")).toHaveLength(1);
+
+    // The revoked lease is refused from now on.
+    const late = await api(`/api/runs/${run.id}/heartbeat`, { key: org.executor, body: { lease_id: lease } });
+    expect(late.status).toBe(409);
+  });
+
+  it("keeps state across an eviction: nothing is trusted from memory", async () => {
+    const org = await newOrg();
+    const run = await createRun(org);
+    await claim(org, run.id);
+    await api(`/api/runs/${run.id}/cancel`, { key: org.user, body: { grace_ms: 60_000, command_id: "c-1" } });
+    await evictDurableObject(runStub(org.orgId, run.id));
+    const again = await api(`/api/runs/${run.id}/cancel`, { key: org.user, body: { grace_ms: 60_000, command_id: "c-1" } });
+    expect(again.body.outcome.kind).toBe("replayed");
+    expect(again.body.outcome.original.outcome.kind).toBe("requested");
+    expect((await eventTypes(org.orgId, run.id)).filter((t) => t === "cancel_requested")).toHaveLength(1);
+  });
+
+  it("cancels 10,000 children with bulk updates and counts that add up", async () => {
+    const org = await newOrg();
+    const children = Array.from({ length: 10_000 }, (_, i) => ({ id: `c${i}`, status: i < 100 ? "running" : "pending" }));
+    const run = await createRun(org, { initial: "queued", children });
+    await claim(org, run.id);
+    const res = await api(`/api/runs/${run.id}/cancel`, { key: org.user, body: { grace_ms: 1_000 } });
+    expect(res.body.cancel.children).toMatchObject({ pending: 0, running: 0, cancelling: 100, cancelled: 9_900 });
+    const rows = await runInDurableObject(runStub(org.orgId, run.id), (_i, state) =>
+      state.storage.sql.exec("SELECT status, COUNT(*) AS n FROM children GROUP BY status ORDER BY status").toArray(),
+    );
+    expect(rows).toEqual([
+      { status: "cancelled", n: 9_900 },
+      { status: "cancelling", n: 100 },
+    ]);
+  });
+
+  it("feeds the organisation index through the outbox", async () => {
+    const org = await newOrg();
+    const run = await createRun(org, { name: "indexed run", tags: ["alpha"] });
+    await outboxDelivered(org.orgId, run.id);
+    const list = await api(`/api/runs?tag=alpha`, { key: org.user });
+    expect(list.status).toBe(200);
+    expect(list.body.data.map((r: { id: string }) => r.id)).toEqual([run.id]);
+    const outbox = await runInDurableObject(runStub(org.orgId, run.id), (_i, state) =>
+      state.storage.sql.exec("SELECT key FROM outbox").toArray(),
+    );
+    expect(outbox).toEqual([]);
+  });
+});
