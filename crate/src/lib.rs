@@ -18,28 +18,31 @@
 //! ## Run lifecycle
 //!
 //! ```text
-//!                 create(initial)
-//!        ┌──────────────┼───────────────────────┐
-//!        v              v                       v
-//!   ┌─────────┐ enqueue ┌────────┐  claim   ┌──────────────────┐  wait(reason)  ┌─────────────────┐
-//!   │ pending │────────>│ queued │─────────>│ running{lease?}  │───────────────>│ waiting{reason} │
-//!   └─────────┘         └────────┘<─────────│                  │<───────────────│                 │
-//!        │                  │   deadline_fired└──────────────────┘ resume(lease) └─────────────────┘
-//!        │                  │   (lease expired)   │  │  │  │ cancel (live lease, grace > 0)  │   │
-//!        │                  │                     │  │  │  v                                 │   │ reject
-//!        │                  │                     │  │  │ ┌──────────────────────────────┐   │   │ (human_review)
-//!        │                  │                     │  │  │ │ cancelling{deadline, lease}  │   │   v
-//!        │                  │          complete   │  │  │ └──────────────────────────────┘   │ ┌──────────┐
-//!        │                  │     ┌───────────────┘  │  │   │ ack_cancel    │ deadline_fired │ │ rejected │
-//!        │                  │     v          fail    │  │   │ complete/fail │ (forced)       │ └──────────┘
-//!        │                  │ ┌───────────┐ ┌────────┘  │   │ (late_*)      │                │
-//!        │                  │ │ completed │ │ failed │  │   v               v                │
-//!        │                  │ └───────────┘ └────────┘  │ ┌────────────────────────────────┐ │
-//!        └──────────────────┴────────── cancel ─────────┴>│ cancelled{forced, effective_at}│<┘
-//!           (no live lease, or grace 0: cancelled at once)└────────────────────────────────┘
+//!                      enqueue             claim(lease)
+//!  create ──> pending ─────────> queued ──────────────> running{lease} ──complete──> completed
+//!    │                             ^   deadline_fired       │    ^     ──fail──────> failed
+//!    │                             └── (lease expired) ─────┘    │
+//!    │ (created running)                             wait(reason)│resume(new lease)
+//!    └────────────────────────────> running{lease: null}         v    │
+//!                                   (claim takes it over)    waiting{reason}
+//!                                                                 │ reject (human_review only)
+//!                                                                 v
+//!                                                              rejected
 //!
-//!   completed, failed, rejected, cancelled are terminal: they absorb every command. A late
-//!   complete/fail is logged (late_completion/late_failure) and never changes the status.
+//!  create{initial} starts the run as pending, queued or running (without a claim).
+//!
+//!  cancel, from pending | queued | waiting | running without a live lease:
+//!        ──> cancelled{forced: false}                              (in the reply)
+//!  cancel, from running with a live lease:
+//!        grace 0 ──> cancelled{forced: true}                       (in the reply)
+//!        grace > 0 ──> cancelling{deadline = now + grace, lease}
+//!                        ├─ ack_cancel / complete / fail (late_*) ──> cancelled{forced: false}
+//!                        └─ deadline_fired at/after the deadline
+//!                           (or after the lease expired)          ──> cancelled{forced: true}
+//!
+//!  completed, failed, rejected and cancelled are terminal and absorb every command: a later
+//!  cancel is answered (already_cancelled / already_terminal), a late complete or fail from the
+//!  last executor is logged once (late_completion / late_failure), anything else is refused.
 //! ```
 //!
 //! ## Cancel
@@ -62,6 +65,18 @@
 //! of each version are kept as fixtures under `tests/fixtures/` and must keep loading.
 #![cfg_attr(not(feature = "js"), forbid(unsafe_code))]
 #![cfg_attr(feature = "js", deny(unsafe_code))]
+// Decisions must not panic and every rule must name every state (no catch-all arms).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::wildcard_enum_match_arm,
+        clippy::match_wildcard_for_single_variants
+    )
+)]
 
 pub mod child_table;
 pub mod command;

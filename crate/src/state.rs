@@ -121,6 +121,7 @@ pub enum Status {
     Queued,
     /// `lease: null` is a run that is running without an executor claim (created as running).
     Running {
+        #[cfg_attr(feature = "js", tsify(type = "Lease | null"))]
         lease: Option<Lease>,
     },
     Waiting {

@@ -6,7 +6,7 @@
 use runbrake_core::js::*;
 use runbrake_core::*;
 use tsify::Ts;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 const T0: f64 = 1_777_645_800_000.0;
@@ -49,7 +49,7 @@ fn decide_and_evolve_through_js_values() {
         Command::Claim(ClaimArgs {
             executor: "e".into(),
             lease_id: "L1".into(),
-            lease_ms: 30_000,
+            lease_ms: 60_000,
         }),
         T0 + 1.0,
     );

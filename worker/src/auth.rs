@@ -51,7 +51,9 @@ pub enum AuthError {
 impl AuthError {
     pub fn message(self) -> &'static str {
         match self {
-            AuthError::Missing => "Missing API key: send `Authorization: Bearer <key>` or `Api-Key: <key>`",
+            AuthError::Missing => {
+                "Missing API key: send `Authorization: Bearer <key>` or `Api-Key: <key>`"
+            }
             AuthError::Invalid => "Invalid or revoked API key",
         }
     }
@@ -101,7 +103,9 @@ thread_local! {
 fn cached(hash: &str, now: u64) -> Option<Caller> {
     CACHE.with(|c| {
         let c = c.borrow();
-        c.get(hash).filter(|(_, exp)| *exp > now).map(|(caller, _)| caller.clone())
+        c.get(hash)
+            .filter(|(_, exp)| *exp > now)
+            .map(|(caller, _)| caller.clone())
     })
 }
 
@@ -120,7 +124,10 @@ fn remember(hash: String, caller: Caller, now: u64) {
 
 /// Drops every cached verification of one key (after a revoke).
 pub fn forget_key(key_id: &str) {
-    CACHE.with(|c| c.borrow_mut().retain(|_, (caller, _)| caller.key_id != key_id));
+    CACHE.with(|c| {
+        c.borrow_mut()
+            .retain(|_, (caller, _)| caller.key_id != key_id)
+    });
 }
 
 #[derive(Deserialize)]
@@ -232,7 +239,8 @@ pub fn verify_ticket(env: &Env, ticket: &str, now: u64) -> Option<Caller> {
     let mut mac = ticket_mac(env)?;
     mac.update(payload.as_bytes());
     mac.verify_slice(&sig).ok()?;
-    let claims: TicketClaims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let claims: TicketClaims =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
     (claims.exp > now).then_some(Caller {
         org_id: claims.org,
         key_id: claims.key,

@@ -18,7 +18,11 @@ thread_local! {
 pub fn now() -> Millis {
     let wall = js_sys::Date::now();
     // Date.now() is a non-negative integer in f64; truncation is exact.
-    let wall = if wall.is_finite() && wall > 0.0 { wall as u64 } else { 0 };
+    let wall = if wall.is_finite() && wall > 0.0 {
+        wall as u64
+    } else {
+        0
+    };
     wall.saturating_add(OFFSET_MS.with(Cell::get))
 }
 
@@ -33,5 +37,7 @@ pub fn advance(by_ms: u64) -> Millis {
 }
 
 pub fn test_clock_enabled(env: &worker::Env) -> bool {
-    env.var("TEST_CLOCK").map(|v| v.to_string() == "1").unwrap_or(false)
+    env.var("TEST_CLOCK")
+        .map(|v| v.to_string() == "1")
+        .unwrap_or(false)
 }

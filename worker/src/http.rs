@@ -63,8 +63,11 @@ pub fn problem_with(
         detail: Some(detail),
         field,
     };
-    let mut value = serde_json::to_value(&body).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    if let (Some(serde_json::Value::Object(extra)), serde_json::Value::Object(map)) = (extra, &mut value) {
+    let mut value =
+        serde_json::to_value(&body).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    if let (Some(serde_json::Value::Object(extra)), serde_json::Value::Object(map)) =
+        (extra, &mut value)
+    {
         map.extend(extra);
     }
     json_as(status, &value, "application/problem+json")
@@ -94,7 +97,11 @@ pub fn not_found() -> Result<Response> {
 }
 
 pub fn method_not_allowed(allow: &[&str]) -> Result<Response> {
-    let mut res = problem(405, "method_not_allowed", "Method not allowed on this route")?;
+    let mut res = problem(
+        405,
+        "method_not_allowed",
+        "Method not allowed on this route",
+    )?;
     res.headers_mut().set("allow", &allow.join(", "))?;
     Ok(res)
 }
@@ -102,9 +109,14 @@ pub fn method_not_allowed(allow: &[&str]) -> Result<Response> {
 /// Why a body could not be read; each route family renders it in its own shape.
 #[derive(Debug)]
 pub enum BodyError {
-    TooLarge { limit: usize },
+    TooLarge {
+        limit: usize,
+    },
     UnsupportedMediaType,
-    Malformed { message: String, field: Option<String> },
+    Malformed {
+        message: String,
+        field: Option<String>,
+    },
 }
 
 impl BodyError {
@@ -162,13 +174,27 @@ pub async fn json_body<T: DeserializeOwned>(
     })?;
     let trimmed = text.trim();
     if !trimmed.is_empty() {
-        let ct = req.headers().get("content-type").ok().flatten().unwrap_or_default();
-        let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let ct = req
+            .headers()
+            .get("content-type")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let media = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if media != "application/json" && !media.ends_with("+json") {
             return Err(BodyError::UnsupportedMediaType);
         }
     }
-    parse_json(if trimmed.is_empty() || trimmed == "null" { "{}" } else { trimmed })
+    parse_json(if trimmed.is_empty() || trimmed == "null" {
+        "{}"
+    } else {
+        trimmed
+    })
 }
 
 pub fn parse_json<T: DeserializeOwned>(text: &str) -> std::result::Result<T, BodyError> {

@@ -73,14 +73,16 @@ pub const MAX_COMMAND_ID_LEN: usize = 255;
 pub fn is_valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_ID_LEN
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Idempotency keys: `[A-Za-z0-9_.:-]`, 1..=255.
 pub fn is_valid_command_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_COMMAND_ID_LEN
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
 }
 
 /// Tags and labels: printable, no control characters, 1..=64 bytes.
@@ -94,10 +96,25 @@ mod tests {
 
     #[test]
     fn id_grammar_refuses_path_tricks() {
-        for bad in ["", "../x", "a/b", "%2e%2e", "a%2Fb", "a\0b", "a.b", "ａ", &"x".repeat(129)] {
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            "%2e%2e",
+            "a%2Fb",
+            "a\0b",
+            "a.b",
+            "ａ",
+            &"x".repeat(129),
+        ] {
             assert!(!is_valid_id(bad), "{bad:?} accepted");
         }
-        for good in ["run_abc123", "wftestrun_q1z2", "workflow_run_xKm9pNv3qWsY_jL2tR5Dh", "a"] {
+        for good in [
+            "run_abc123",
+            "wftestrun_q1z2",
+            "workflow_run_xKm9pNv3qWsY_jL2tR5Dh",
+            "a",
+        ] {
             assert!(is_valid_id(good), "{good:?} refused");
         }
     }

@@ -14,7 +14,10 @@ pub fn allowed(req: &Request, env: &Env) -> Result<bool> {
     if origin.eq_ignore_ascii_case(&own) {
         return Ok(true);
     }
-    let listed = env.var("ALLOWED_ORIGINS").map(|v| v.to_string()).unwrap_or_default();
+    let listed = env
+        .var("ALLOWED_ORIGINS")
+        .map(|v| v.to_string())
+        .unwrap_or_default();
     Ok(listed
         .split(',')
         .map(str::trim)

@@ -377,12 +377,17 @@ describe("OrgIndex: listing", () => {
           "SELECT r.summary FROM runs AS r WHERE (r.created_at, r.id) < (?1, ?2) AND r.status = ?3 ORDER BY r.created_at DESC, r.id DESC LIMIT 51",
           500, "x", "running",
         ),
+        statusKind: plan(
+          "SELECT r.summary FROM runs AS r WHERE r.kind = ?1 AND r.status = ?2 ORDER BY r.created_at DESC, r.id DESC LIMIT 51",
+          "generic", "running",
+        ),
         tag: plan(
           "SELECT r.summary FROM run_tags AS t JOIN runs AS r ON r.id = t.run_id WHERE t.tag = ?1 ORDER BY t.created_at DESC, t.run_id DESC LIMIT 51",
           "nightly",
         ),
       };
     });
+    expect(plans.statusKind).toMatch(/runs_by_status_kind/);
     for (const [name, plan] of Object.entries(plans)) {
       expect(plan, name).not.toMatch(/TEMP B-TREE/);
       expect(plan, name).toMatch(/USING (COVERING )?INDEX/);

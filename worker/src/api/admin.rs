@@ -64,9 +64,18 @@ pub async fn handle(mut req: Request, env: &Env, rest: &[&str]) -> Result<Respon
             let body: Value = res.json().await?;
             http::json(200, &body)
         }
-        ["orgs", org, "keys", key_id, "revoke"] if post && ids::is_valid_id(org) && ids::is_valid_id(key_id) => {
+        ["orgs", org, "keys", key_id, "revoke"]
+            if post && ids::is_valid_id(org) && ids::is_valid_id(key_id) =>
+        {
             let body = json!({ "now": clock::now() }).to_string();
-            let mut res = auth::org_request(env, org, Method::Post, &format!("/keys/{key_id}/revoke"), Some(body)).await?;
+            let mut res = auth::org_request(
+                env,
+                org,
+                Method::Post,
+                &format!("/keys/{key_id}/revoke"),
+                Some(body),
+            )
+            .await?;
             if res.status_code() != 200 {
                 return http::problem(404, "key_not_found", "No such key");
             }
@@ -87,7 +96,10 @@ pub async fn handle(mut req: Request, env: &Env, rest: &[&str]) -> Result<Respon
 }
 
 async fn org_exists(env: &Env, org: &str) -> Result<bool> {
-    Ok(auth::org_request(env, org, Method::Get, "/org", None).await?.status_code() == 200)
+    Ok(auth::org_request(env, org, Method::Get, "/org", None)
+        .await?
+        .status_code()
+        == 200)
 }
 
 async fn create_key(env: &Env, org: &str, role: Role, label: &str) -> Result<Value> {
@@ -111,6 +123,7 @@ async fn create_org(env: &Env, name: &str) -> Result<Response> {
     let user = create_key(env, &org_id, Role::User, "default user key").await?;
     let executor = create_key(env, &org_id, Role::Executor, "default executor key").await?;
     let mut res = http::json(201, &json!({ "org": org, "keys": [user, executor] }))?;
-    res.headers_mut().set("location", &format!("/api/admin/orgs/{org_id}/keys"))?;
+    res.headers_mut()
+        .set("location", &format!("/api/admin/orgs/{org_id}/keys"))?;
     Ok(res)
 }

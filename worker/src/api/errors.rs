@@ -8,7 +8,8 @@ use crate::run_object::protocol::OpError;
 
 pub fn auth(e: AuthError) -> Result<Response> {
     let mut res = http::problem(401, "unauthorized", e.message())?;
-    res.headers_mut().set("www-authenticate", "Bearer realm=\"runbrake\"")?;
+    res.headers_mut()
+        .set("www-authenticate", "Bearer realm=\"runbrake\"")?;
     Ok(res)
 }
 
@@ -26,11 +27,21 @@ pub fn body(e: &BodyError) -> Result<Response> {
 }
 
 pub fn invalid(field: &str, message: impl Into<String>) -> Result<Response> {
-    http::problem_with(400, "invalid_argument", message.into(), Some(field.to_owned()), None)
+    http::problem_with(
+        400,
+        "invalid_argument",
+        message.into(),
+        Some(field.to_owned()),
+        None,
+    )
 }
 
 pub fn run_not_found() -> Result<Response> {
-    http::problem(404, "run_not_found", "No run with this id in your organisation")
+    http::problem(
+        404,
+        "run_not_found",
+        "No run with this id in your organisation",
+    )
 }
 
 /// HTTP status for a core refusal.
@@ -52,7 +63,10 @@ pub fn op(e: OpError) -> Result<Response> {
             message,
             run,
         } => {
-            let field = detail.get("field").and_then(|f| f.as_str()).map(str::to_owned);
+            let field = detail
+                .get("field")
+                .and_then(|f| f.as_str())
+                .map(str::to_owned);
             let extra = serde_json::json!({
                 "error": detail,
                 "run": run.map(|r| super::view::run(&r)),
@@ -61,7 +75,11 @@ pub fn op(e: OpError) -> Result<Response> {
         }
         OpError::Internal { message } => {
             worker::console_error!("internal: {message}");
-            http::problem(500, "internal", "Internal error; the request changed nothing or can be retried with the same command_id")
+            http::problem(
+                500,
+                "internal",
+                "Internal error; the request changed nothing or can be retried with the same command_id",
+            )
         }
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use worker::{Env, Request, Response, Result};
 
 use super::runs::{MAX_REASON_CHARS, call};
-use super::{SMALL_BODY, CREATE_BODY, errors, view};
+use super::{CREATE_BODY, SMALL_BODY, errors, view};
 use crate::auth::Caller;
 use crate::http::{self, json_body};
 use crate::ids;
@@ -22,7 +22,15 @@ const DEFAULT_LEASE_MS: u64 = 30_000;
 pub fn is_action(action: &str) -> bool {
     matches!(
         action,
-        "enqueue" | "claim" | "heartbeat" | "wait" | "resume" | "complete" | "fail" | "ack-cancel" | "children"
+        "enqueue"
+            | "claim"
+            | "heartbeat"
+            | "wait"
+            | "resume"
+            | "complete"
+            | "fail"
+            | "ack-cancel"
+            | "children"
     )
 }
 
@@ -102,7 +110,10 @@ struct UpdateChildBody {
     lease_id: Option<String>,
 }
 
-async fn body<T: DeserializeOwned>(req: &mut Request, limit: usize) -> std::result::Result<T, Result<Response>> {
+async fn body<T: DeserializeOwned>(
+    req: &mut Request,
+    limit: usize,
+) -> std::result::Result<T, Result<Response>> {
     json_body(req, limit).await.map_err(|e| errors::body(&e))
 }
 
@@ -115,13 +126,18 @@ fn lease_ok(field: &str, id: Option<&str>) -> std::result::Result<(), Result<Res
 
 fn text_ok(field: &str, v: Option<&str>, max: usize) -> std::result::Result<(), Result<Response>> {
     match v {
-        Some(t) if t.chars().count() > max => Err(errors::invalid(field, format!("at most {max} characters"))),
+        Some(t) if t.chars().count() > max => {
+            Err(errors::invalid(field, format!("at most {max} characters")))
+        }
         Some(_) | None => Ok(()),
     }
 }
 
 /// Builds the command for an executor action from its body.
-async fn command_for(req: &mut Request, action: &str) -> std::result::Result<Command, Result<Response>> {
+async fn command_for(
+    req: &mut Request,
+    action: &str,
+) -> std::result::Result<Command, Result<Response>> {
     Ok(match action {
         "enqueue" => {
             let _: Empty = body(req, SMALL_BODY).await?;
@@ -130,53 +146,85 @@ async fn command_for(req: &mut Request, action: &str) -> std::result::Result<Com
         "claim" | "resume" => {
             let b: ClaimBody = body(req, SMALL_BODY).await?;
             if !ids::is_valid_id(&b.executor) {
-                return Err(errors::invalid("executor", "1–128 characters of A–Z, a–z, 0–9, _ or -"));
+                return Err(errors::invalid(
+                    "executor",
+                    "1–128 characters of A–Z, a–z, 0–9, _ or -",
+                ));
             }
             let lease_id = ids::new_lease_id();
             let lease_ms = b.lease_ms.unwrap_or(DEFAULT_LEASE_MS);
             if action == "claim" {
-                Command::Claim(ClaimArgs { executor: b.executor, lease_id, lease_ms })
+                Command::Claim(ClaimArgs {
+                    executor: b.executor,
+                    lease_id,
+                    lease_ms,
+                })
             } else {
-                Command::Resume(ResumeArgs { executor: b.executor, lease_id, lease_ms })
+                Command::Resume(ResumeArgs {
+                    executor: b.executor,
+                    lease_id,
+                    lease_ms,
+                })
             }
         }
         "heartbeat" => {
             let b: LeaseBody = body(req, SMALL_BODY).await?;
             lease_ok("lease_id", Some(&b.lease_id))?;
-            Command::Heartbeat(HeartbeatArgs { lease_id: b.lease_id, lease_ms: b.lease_ms })
+            Command::Heartbeat(HeartbeatArgs {
+                lease_id: b.lease_id,
+                lease_ms: b.lease_ms,
+            })
         }
         "ack-cancel" => {
             let b: LeaseBody = body(req, SMALL_BODY).await?;
             lease_ok("lease_id", Some(&b.lease_id))?;
-            Command::AckCancel(AckCancelArgs { lease_id: b.lease_id })
+            Command::AckCancel(AckCancelArgs {
+                lease_id: b.lease_id,
+            })
         }
         "wait" => {
             let b: WaitBody = body(req, SMALL_BODY).await?;
             lease_ok("lease_id", b.lease_id.as_deref())?;
-            Command::Wait(WaitArgs { lease_id: b.lease_id, reason: b.reason })
+            Command::Wait(WaitArgs {
+                lease_id: b.lease_id,
+                reason: b.reason,
+            })
         }
         "complete" => {
             let b: CompleteBody = body(req, SMALL_BODY).await?;
             lease_ok("lease_id", b.lease_id.as_deref())?;
-            Command::Complete(CompleteArgs { lease_id: b.lease_id, output: b.output })
+            Command::Complete(CompleteArgs {
+                lease_id: b.lease_id,
+                output: b.output,
+            })
         }
         "fail" => {
             let b: FailBody = body(req, SMALL_BODY).await?;
             lease_ok("lease_id", b.lease_id.as_deref())?;
             text_ok("message", Some(&b.message), 2_000)?;
             text_ok("code", b.code.as_deref(), 128)?;
-            Command::Fail(FailArgs { lease_id: b.lease_id, message: b.message, code: b.code })
+            Command::Fail(FailArgs {
+                lease_id: b.lease_id,
+                message: b.message,
+                code: b.code,
+            })
         }
         "children" => {
             let b: AddChildrenBody = body(req, CREATE_BODY).await?;
             if let Some(bad) = b.items.iter().find(|i| !ids::is_valid_id(&i.id)) {
-                return Err(errors::invalid("items", format!("{:?} is not a child id", bad.id)));
+                return Err(errors::invalid(
+                    "items",
+                    format!("{:?} is not a child id", bad.id),
+                ));
             }
             Command::AddChildren(AddChildrenArgs {
                 items: b
                     .items
                     .into_iter()
-                    .map(|i| NewChild { id: i.id, status: i.status.unwrap_or(ChildStatus::Pending) })
+                    .map(|i| NewChild {
+                        id: i.id,
+                        status: i.status.unwrap_or(ChildStatus::Pending),
+                    })
                     .collect(),
             })
         }
@@ -212,14 +260,26 @@ async fn run_command(env: &Env, caller: &Caller, id: &str, command: Command) -> 
     }
 }
 
-pub async fn act(mut req: Request, env: Env, caller: Caller, id: String, action: String) -> Result<Response> {
+pub async fn act(
+    mut req: Request,
+    env: Env,
+    caller: Caller,
+    id: String,
+    action: String,
+) -> Result<Response> {
     match command_for(&mut req, &action).await {
         Ok(command) => run_command(&env, &caller, &id, command).await,
         Err(res) => res,
     }
 }
 
-pub async fn update_child(mut req: Request, env: Env, caller: Caller, id: String, child_id: String) -> Result<Response> {
+pub async fn update_child(
+    mut req: Request,
+    env: Env,
+    caller: Caller,
+    id: String,
+    child_id: String,
+) -> Result<Response> {
     if !ids::is_valid_id(&child_id) {
         return errors::invalid("child_id", "must be a child id");
     }
@@ -249,5 +309,11 @@ pub async fn reject(mut req: Request, env: Env, caller: Caller, id: String) -> R
     if let Err(res) = text_ok("note", b.note.as_deref(), MAX_REASON_CHARS) {
         return res;
     }
-    run_command(&env, &caller, &id, Command::Reject(RejectArgs { note: b.note })).await
+    run_command(
+        &env,
+        &caller,
+        &id,
+        Command::Reject(RejectArgs { note: b.note }),
+    )
+    .await
 }

@@ -4,6 +4,7 @@ mod admin;
 mod errors;
 mod executor;
 mod runs;
+mod streams;
 pub mod view;
 
 use worker::{Env, Method, Request, Response, Result};
@@ -41,6 +42,10 @@ pub async fn handle(req: Request, env: &Env, path: &str) -> Result<Response> {
             .await,
             _ => crate::http::method_not_allowed(&["POST"]),
         },
+        ["watch"] => match method {
+            Method::Get => streams::org(req, env).await,
+            _ => crate::http::method_not_allowed(&["GET"]),
+        },
         ["runs"] => match method {
             Method::Post => with_caller(req, env, Some(Role::User), runs::create).await,
             Method::Get => with_caller(req, env, None, runs::list).await,
@@ -66,25 +71,51 @@ async fn run_route(req: Request, env: &Env, id: String, rest: Vec<String>) -> Re
     let post = matches!(method, Method::Post);
     match rest.as_slice() {
         [] if get => with_caller(req, env, None, move |r, e, c| runs::get(r, e, c, id)).await,
-        ["events"] if get => with_caller(req, env, None, move |r, e, c| runs::events(r, e, c, id)).await,
-        ["children"] if get => with_caller(req, env, None, move |r, e, c| runs::children(r, e, c, id)).await,
-        ["cancel"] if post => with_caller(req, env, Some(Role::User), move |r, e, c| runs::cancel(r, e, c, id)).await,
+        ["events"] if get => {
+            with_caller(req, env, None, move |r, e, c| runs::events(r, e, c, id)).await
+        }
+        ["children"] if get => {
+            with_caller(req, env, None, move |r, e, c| runs::children(r, e, c, id)).await
+        }
+        ["cancel"] if post => {
+            with_caller(req, env, Some(Role::User), move |r, e, c| {
+                runs::cancel(r, e, c, id)
+            })
+            .await
+        }
         ["cancellations", command_id] if get => {
             let command_id = (*command_id).to_owned();
-            with_caller(req, env, None, move |r, e, c| runs::receipt(r, e, c, id, command_id)).await
+            with_caller(req, env, None, move |r, e, c| {
+                runs::receipt(r, e, c, id, command_id)
+            })
+            .await
         }
-        ["reject"] if post => with_caller(req, env, Some(Role::User), move |r, e, c| executor::reject(r, e, c, id)).await,
-        ["watch" | "executor"] if get => runs::socket(req, env, id, rest[0] == "executor").await,
+        ["reject"] if post => {
+            with_caller(req, env, Some(Role::User), move |r, e, c| {
+                executor::reject(r, e, c, id)
+            })
+            .await
+        }
+        ["watch" | "executor"] if get => streams::run(req, env, id, rest[0] == "executor").await,
         [action] if post && executor::is_action(action) => {
             let action = (*action).to_owned();
-            with_caller(req, env, Some(Role::Executor), move |r, e, c| executor::act(r, e, c, id, action)).await
+            with_caller(req, env, Some(Role::Executor), move |r, e, c| {
+                executor::act(r, e, c, id, action)
+            })
+            .await
         }
         ["children", child_id] if post => {
             let child_id = (*child_id).to_owned();
-            with_caller(req, env, Some(Role::Executor), move |r, e, c| executor::update_child(r, e, c, id, child_id)).await
+            with_caller(req, env, Some(Role::Executor), move |r, e, c| {
+                executor::update_child(r, e, c, id, child_id)
+            })
+            .await
         }
         [] => crate::http::method_not_allowed(&["GET"]),
-        ["events" | "children" | "cancellations" | "watch" | "executor", ..] => crate::http::method_not_allowed(&["GET"]),
+        [
+            "events" | "children" | "cancellations" | "watch" | "executor",
+            ..,
+        ] => crate::http::method_not_allowed(&["GET"]),
         ["cancel" | "reject"] => crate::http::method_not_allowed(&["POST"]),
         [action] if executor::is_action(action) => crate::http::method_not_allowed(&["POST"]),
         _ => crate::http::not_found(),
@@ -99,7 +130,8 @@ where
 {
     if has_query_key(&req) {
         return errors::auth(auth::AuthError::Invalid).and_then(|mut r| {
-            r.headers_mut().set("x-runbrake-hint", "API keys are never accepted in URLs")?;
+            r.headers_mut()
+                .set("x-runbrake-hint", "API keys are never accepted in URLs")?;
             Ok(r)
         });
     }
@@ -111,7 +143,9 @@ where
         && caller.role != role
     {
         return errors::forbidden(match role {
-            Role::User => "This route needs a user key; executor keys only move runs through their lifecycle",
+            Role::User => {
+                "This route needs a user key; executor keys only move runs through their lifecycle"
+            }
             Role::Executor => "This route needs an executor key",
         });
     }

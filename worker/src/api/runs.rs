@@ -24,10 +24,17 @@ const MAX_METADATA_BYTES: usize = 16 * 1024;
 const MAX_ATTRIBUTES_BYTES: usize = 256 * 1024;
 const MAX_TAGS: usize = 32;
 const MAX_SUB_RUNS: usize = 1_000;
-const TRIGGER_TYPES: [&str; 7] = ["manual", "api", "schedule", "webhook", "email", "custom", "restart"];
+const TRIGGER_TYPES: [&str; 7] = [
+    "manual", "api", "schedule", "webhook", "email", "custom", "restart",
+];
 
 /// Sends an operation to the run's object and decodes its reply.
-pub async fn call(env: &Env, org_id: &str, run_id: &str, op: &Op) -> Result<std::result::Result<OpReply, OpError>> {
+pub async fn call(
+    env: &Env,
+    org_id: &str,
+    run_id: &str,
+    op: &Op,
+) -> Result<std::result::Result<OpReply, OpError>> {
     let mut res = run_object::call(env, org_id, run_id, op).await?;
     if res.status_code() == 200 {
         Ok(Ok(res.json().await?))
@@ -83,19 +90,35 @@ struct CreateBody {
     parent_run_id: Option<String>,
 }
 
-fn check_text(field: &str, value: Option<&str>, max_chars: usize) -> std::result::Result<(), (String, String)> {
+/// A refused field and why.
+type FieldError = (String, String);
+
+/// A validated create: what the object stores, what the core decides on, child display names.
+type ValidCreate = (RunInfo, CreateArgs, Vec<(String, String)>);
+
+fn check_text(
+    field: &str,
+    value: Option<&str>,
+    max_chars: usize,
+) -> std::result::Result<(), FieldError> {
     match value {
-        Some(v) if v.chars().count() > max_chars => Err((field.to_owned(), format!("at most {max_chars} characters"))),
-        Some(v) if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
-            Err((field.to_owned(), "must not contain control characters".to_owned()))
+        Some(v) if v.chars().count() > max_chars => {
+            Err((field.to_owned(), format!("at most {max_chars} characters")))
         }
+        Some(v) if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => Err((
+            field.to_owned(),
+            "must not contain control characters".to_owned(),
+        )),
         Some(_) | None => Ok(()),
     }
 }
 
-fn check_id(field: &str, value: Option<&str>) -> std::result::Result<(), (String, String)> {
+fn check_id(field: &str, value: Option<&str>) -> std::result::Result<(), FieldError> {
     match value {
-        Some(v) if !ids::is_valid_id(v) => Err((field.to_owned(), "1–128 characters of A–Z, a–z, 0–9, _ or -".to_owned())),
+        Some(v) if !ids::is_valid_id(v) => Err((
+            field.to_owned(),
+            "1–128 characters of A–Z, a–z, 0–9, _ or -".to_owned(),
+        )),
         Some(_) | None => Ok(()),
     }
 }
@@ -108,7 +131,7 @@ fn json_size(v: &Map<String, Value>) -> usize {
 fn validate_create(
     body: CreateBody,
     caller: &Caller,
-) -> std::result::Result<(RunInfo, CreateArgs, Vec<(String, String)>), (String, String)> {
+) -> std::result::Result<ValidCreate, FieldError> {
     check_text("name", body.name.as_deref(), MAX_NAME_CHARS)?;
     check_id("batch_id", body.batch_id.as_deref())?;
     check_id("parent_run_id", body.parent_run_id.as_deref())?;
@@ -119,23 +142,35 @@ fn validate_create(
     check_text("workflow.version", workflow.version.as_deref(), 64)?;
     let trigger = body.trigger.unwrap_or_default();
     if !TRIGGER_TYPES.contains(&trigger.kind.as_str()) {
-        return Err(("trigger.type".to_owned(), format!("one of {}", TRIGGER_TYPES.join(", "))));
+        return Err((
+            "trigger.type".to_owned(),
+            format!("one of {}", TRIGGER_TYPES.join(", ")),
+        ));
     }
     check_text("trigger.actor", trigger.actor.as_deref(), MAX_NAME_CHARS)?;
     let metadata = body.metadata.unwrap_or_default();
     if json_size(&metadata) > MAX_METADATA_BYTES {
-        return Err(("metadata".to_owned(), format!("at most {MAX_METADATA_BYTES} bytes of JSON")));
+        return Err((
+            "metadata".to_owned(),
+            format!("at most {MAX_METADATA_BYTES} bytes of JSON"),
+        ));
     }
     let attributes = body.attributes.unwrap_or_default();
     if json_size(&attributes) > MAX_ATTRIBUTES_BYTES {
-        return Err(("attributes".to_owned(), format!("at most {MAX_ATTRIBUTES_BYTES} bytes of JSON")));
+        return Err((
+            "attributes".to_owned(),
+            format!("at most {MAX_ATTRIBUTES_BYTES} bytes of JSON"),
+        ));
     }
     let tags = body.tags.unwrap_or_default();
     if tags.len() > MAX_TAGS {
         return Err(("tags".to_owned(), format!("at most {MAX_TAGS} tags")));
     }
     if let Some(bad) = tags.iter().find(|t| !ids::is_valid_tag(t)) {
-        return Err(("tags".to_owned(), format!("{bad:?} is not a tag: 1–64 printable characters")));
+        return Err((
+            "tags".to_owned(),
+            format!("{bad:?} is not a tag: 1–64 printable characters"),
+        ));
     }
     let sub_runs = body.sub_runs.unwrap_or_default();
     if sub_runs.len() > MAX_SUB_RUNS {
@@ -153,10 +188,16 @@ fn validate_create(
             let mut out = Vec::with_capacity(items.len());
             for item in items {
                 if !ids::is_valid_id(&item.id) {
-                    return Err(("children".to_owned(), format!("{:?} is not a child id", item.id)));
+                    return Err((
+                        "children".to_owned(),
+                        format!("{:?} is not a child id", item.id),
+                    ));
                 }
                 if !seen.insert(item.id.clone()) {
-                    return Err(("children".to_owned(), format!("child id {:?} appears twice", item.id)));
+                    return Err((
+                        "children".to_owned(),
+                        format!("child id {:?} appears twice", item.id),
+                    ));
                 }
                 check_text("children.name", item.name.as_deref(), MAX_NAME_CHARS)?;
                 if let Some(name) = item.name {
@@ -205,14 +246,15 @@ pub async fn create(mut req: Request, env: Env, caller: Caller) -> Result<Respon
     };
     let run_id = args.id.clone();
     let op = Op::Create {
-        info,
+        info: Box::new(info),
         args,
         child_names,
     };
     match call(&env, &caller.org_id, &run_id, &op).await? {
         Ok(reply) => {
             let mut res = http::json(201, &json!({ "run": view::run(&reply.run) }))?;
-            res.headers_mut().set("location", &format!("/api/runs/{run_id}"))?;
+            res.headers_mut()
+                .set("location", &format!("/api/runs/{run_id}"))?;
             Ok(res)
         }
         Err(e) => errors::op(e),
@@ -229,23 +271,40 @@ pub async fn get(_req: Request, env: Env, caller: Caller, id: String) -> Result<
 /// Lists through the organisation's index (it validates the filters).
 pub async fn list(req: Request, env: Env, caller: Caller) -> Result<Response> {
     let query = req.url()?.query().map(str::to_owned).unwrap_or_default();
-    let path = if query.is_empty() { "/runs".to_owned() } else { format!("/runs?{query}") };
+    let path = if query.is_empty() {
+        "/runs".to_owned()
+    } else {
+        format!("/runs?{query}")
+    };
     let mut res = auth::org_request(&env, &caller.org_id, Method::Get, &path, None).await?;
     let status = res.status_code();
     let body: Value = res.json().await?;
     if status == 200 {
         return http::json(200, &body);
     }
-    let message = body.get("message").and_then(Value::as_str).unwrap_or("invalid list query").to_owned();
+    let message = body
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("invalid list query")
+        .to_owned();
     let field = body.get("field").and_then(Value::as_str).map(str::to_owned);
-    http::problem_with(if status == 404 { 400 } else { status }, "invalid_query", message, field, None)
+    http::problem_with(
+        if status == 404 { 400 } else { status },
+        "invalid_query",
+        message,
+        field,
+        None,
+    )
 }
 
 fn query_u64(req: &Request, name: &str) -> std::result::Result<Option<u64>, Result<Response>> {
     let url = req.url().map_err(Err)?;
     match url.query_pairs().find(|(k, _)| k == name) {
         None => Ok(None),
-        Some((_, v)) => v.parse::<u64>().map(Some).map_err(|_| errors::invalid(name, "must be a non-negative integer")),
+        Some((_, v)) => v
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| errors::invalid(name, "must be a non-negative integer")),
     }
 }
 
@@ -255,7 +314,9 @@ pub async fn events(req: Request, env: Env, caller: Caller, id: String) -> Resul
         Err(res) => return res,
     };
     let limit = match query_u64(&req, "limit") {
-        Ok(Some(l)) if (1..=u64::from(MAX_EVENTS_PAGE)).contains(&l) => u32::try_from(l).unwrap_or(MAX_EVENTS_PAGE),
+        Ok(Some(l)) if (1..=u64::from(MAX_EVENTS_PAGE)).contains(&l) => {
+            u32::try_from(l).unwrap_or(MAX_EVENTS_PAGE)
+        }
         Ok(Some(_)) => return errors::invalid("limit", format!("must be 1..={MAX_EVENTS_PAGE}")),
         Ok(None) => 200,
         Err(res) => return res,
@@ -265,11 +326,14 @@ pub async fn events(req: Request, env: Env, caller: Caller, id: String) -> Resul
             let events = reply.events.unwrap_or_default();
             let last = events.last().map_or(after_seq, |e| e.seq);
             let more = last < reply.run.state.version;
-            http::json(200, &json!({
-                "data": events,
-                "next_after_seq": more.then_some(last),
-                "version": reply.run.state.version,
-            }))
+            http::json(
+                200,
+                &json!({
+                    "data": events,
+                    "next_after_seq": more.then_some(last),
+                    "version": reply.run.state.version,
+                }),
+            )
         }
         Err(e) => errors::op(e),
     }
@@ -284,7 +348,12 @@ pub async fn children(req: Request, env: Env, caller: Caller, id: String) -> Res
         match k.as_ref() {
             "status" => match crate::run_object::store::parse_child_status(&v) {
                 Some(s) => status = Some(s),
-                None => return errors::invalid("status", "one of pending, running, cancelling, completed, failed, cancelled"),
+                None => {
+                    return errors::invalid(
+                        "status",
+                        "one of pending, running, cancelling, completed, failed, cancelled",
+                    );
+                }
             },
             "after" if ids::is_valid_id(&v) => after = Some(v.into_owned()),
             "after" => return errors::invalid("after", "must be a child id"),
@@ -295,16 +364,32 @@ pub async fn children(req: Request, env: Env, caller: Caller, id: String) -> Res
             other => return errors::invalid(other, "unknown query parameter"),
         }
     }
-    match call(&env, &caller.org_id, &id, &Op::Children { status, after, limit }).await? {
+    match call(
+        &env,
+        &caller.org_id,
+        &id,
+        &Op::Children {
+            status,
+            after,
+            limit,
+        },
+    )
+    .await?
+    {
         Ok(reply) => {
             let rows = reply.children.unwrap_or_default();
-            let next = (rows.len() == limit as usize).then(|| rows.last().map(|r| r.id.clone())).flatten();
-            http::json(200, &json!({
-                "data": rows,
-                "next_after": next,
-                "counts": reply.run.state.children,
-                "total": reply.run.state.children.total(),
-            }))
+            let next = (rows.len() == limit as usize)
+                .then(|| rows.last().map(|r| r.id.clone()))
+                .flatten();
+            http::json(
+                200,
+                &json!({
+                    "data": rows,
+                    "next_after": next,
+                    "counts": reply.run.state.children,
+                    "total": reply.run.state.children.total(),
+                }),
+            )
         }
         Err(e) => errors::op(e),
     }
@@ -342,11 +427,17 @@ pub fn cancel_status(outcome: &CancelOutcome) -> u16 {
 }
 
 /// The idempotency key from the body or the `Idempotency-Key` header (they must agree).
-pub fn command_id_of(req: &Request, body_id: Option<String>) -> std::result::Result<Option<String>, (String, String)> {
+pub fn command_id_of(
+    req: &Request,
+    body_id: Option<String>,
+) -> std::result::Result<Option<String>, FieldError> {
     let header = req.headers().get("idempotency-key").ok().flatten();
     let id = match (body_id, header) {
         (Some(a), Some(b)) if a != b => {
-            return Err(("command_id".to_owned(), "differs from the Idempotency-Key header".to_owned()));
+            return Err((
+                "command_id".to_owned(),
+                "differs from the Idempotency-Key header".to_owned(),
+            ));
         }
         (a, b) => a.or(b),
     };
@@ -385,78 +476,56 @@ pub async fn cancel(mut req: Request, env: Env, caller: Caller, id: String) -> R
     args.grace_ms = body.grace_ms;
     args.if_status_in = body.if_status_in;
     args.if_version = body.if_version;
-    match call(&env, &caller.org_id, &id, &Op::Command { command: Command::Cancel(args) }).await? {
+    match call(
+        &env,
+        &caller.org_id,
+        &id,
+        &Op::Command {
+            command: Command::Cancel(args),
+        },
+    )
+    .await?
+    {
         Ok(reply) => match reply.reply {
-            Some(Reply::Cancel(c)) => http::json(cancel_status(&c.outcome), &json!({
-                "outcome": c.outcome,
-                "cancel": c,
-                "run": view::run(&reply.run),
-            })),
-            other => errors::op(OpError::Internal { message: format!("cancel answered {other:?}") }),
+            Some(Reply::Cancel(c)) => http::json(
+                cancel_status(&c.outcome),
+                &json!({
+                    "outcome": c.outcome,
+                    "cancel": c,
+                    "run": view::run(&reply.run),
+                }),
+            ),
+            other => errors::op(OpError::Internal {
+                message: format!("cancel answered {other:?}"),
+            }),
         },
         Err(e) => errors::op(e),
     }
 }
 
-pub async fn receipt(_req: Request, env: Env, caller: Caller, id: String, command_id: String) -> Result<Response> {
+pub async fn receipt(
+    _req: Request,
+    env: Env,
+    caller: Caller,
+    id: String,
+    command_id: String,
+) -> Result<Response> {
     match call(&env, &caller.org_id, &id, &Op::Get).await? {
         Ok(reply) => match reply.run.state.commands.get(&command_id) {
-            Some(record) => http::json(200, &json!({
-                "command_id": command_id,
-                "parameters": record.fingerprint,
-                "reply": record.reply,
-            })),
-            None => http::problem(404, "receipt_not_found", "This run has no cancel with that command_id"),
+            Some(record) => http::json(
+                200,
+                &json!({
+                    "command_id": command_id,
+                    "parameters": record.fingerprint,
+                    "reply": record.reply,
+                }),
+            ),
+            None => http::problem(
+                404,
+                "receipt_not_found",
+                "This run has no cancel with that command_id",
+            ),
         },
         Err(e) => errors::op(e),
     }
-}
-
-/// Opens a run's stream: `watch` for anyone in the organisation, `executor` for the executor
-/// key holding the lease. Authenticated by a key header, or by a short-lived ticket for
-/// browsers (which cannot set headers on WebSockets); foreign origins are refused before the
-/// upgrade.
-pub async fn socket(req: Request, env: &Env, id: String, executor: bool) -> Result<Response> {
-    let upgrade = req.headers().get("upgrade")?.is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
-    if !upgrade {
-        return http::problem(426, "upgrade_required", "Open this route as a WebSocket");
-    }
-    if !crate::origin::allowed(&req, env)? {
-        return http::problem(403, "forbidden_origin", "WebSocket connections from this origin are not allowed");
-    }
-    let url = req.url()?;
-    let ticket = url.query_pairs().find(|(k, _)| k == "ticket").map(|(_, v)| v.into_owned());
-    let caller = match ticket {
-        Some(t) => match auth::verify_ticket(env, &t, crate::clock::now()) {
-            Some(c) => c,
-            None => return errors::auth(auth::AuthError::Invalid),
-        },
-        None => match auth::authenticate(req.headers(), env).await {
-            Ok(c) => c,
-            Err(e) => return errors::auth(e),
-        },
-    };
-    if executor && caller.role != auth::Role::Executor {
-        return errors::forbidden("The executor stream needs an executor key");
-    }
-    let mut target = worker::Url::parse(if executor { "https://run.internal/executor" } else { "https://run.internal/watch" })
-        .map_err(|e| worker::Error::RustError(e.to_string()))?;
-    for (k, v) in url.query_pairs() {
-        if matches!(k.as_ref(), "after_seq" | "lease_id") {
-            target.query_pairs_mut().append_pair(&k, &v);
-        }
-    }
-    let headers = worker::Headers::new();
-    headers.set("upgrade", "websocket")?;
-    let mut init = worker::RequestInit::new();
-    init.with_headers(headers);
-    let inner = Request::new_with_init(target.as_str(), &init)?;
-    let stub = env
-        .durable_object("RUNS")?
-        .get_by_name(&run_object::object_name(&caller.org_id, &id))?;
-    let res = stub.fetch_with_request(inner).await?;
-    if res.status_code() == 404 {
-        return errors::run_not_found();
-    }
-    Ok(res)
 }

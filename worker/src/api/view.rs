@@ -46,7 +46,12 @@ pub fn run(s: &Snapshot) -> Value {
     };
     let vocabulary: serde_json::Map<String, Value> = Dialect::ALL
         .iter()
-        .map(|d| (d.code().to_owned(), Value::String(d.project_status(&st.status).to_owned())))
+        .map(|d| {
+            (
+                d.code().to_owned(),
+                Value::String(d.project_status(&st.status).to_owned()),
+            )
+        })
         .collect();
     let mut children = serde_json::to_value(st.children).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut children {

@@ -21,6 +21,11 @@
 //! | `GET /runs?filters&limit&cursor&order` | 200 `{data, next_cursor, counts}` |
 //! | `GET /runs/count?filters` | 200 `{count}` |
 //! | `GET /watch?after_seq=N` (`Upgrade: websocket`) | 101 |
+//!
+//! Watchers: on connect, if `after_seq` is given, every retained change after it
+//! (`{"type":"run","seq","run"}`, in order) or `{"type":"resync","seq"}` when some are gone; then
+//! `{"type":"hello","seq":<latest>}`; then one `run` message per applied summary. `"ping"` gets
+//! `{"type":"pong","seq"}`; any other message closes the socket with 1003.
 
 mod error;
 mod fields;

@@ -36,6 +36,9 @@ pub const STATEMENTS: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at, id)",
     "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, created_at, id)",
     "CREATE INDEX IF NOT EXISTS runs_by_kind ON runs (kind, created_at, id)",
+    // The dashboard's usual pair of filters: without it SQLite walks one of the two
+    // single-column indexes and filters on the other (thousands of rows for a rare status).
+    "CREATE INDEX IF NOT EXISTS runs_by_status_kind ON runs (status, kind, created_at, id)",
     "CREATE INDEX IF NOT EXISTS runs_by_batch ON runs (batch_id, created_at, id)",
     "CREATE TABLE IF NOT EXISTS run_tags (
         tag TEXT NOT NULL,

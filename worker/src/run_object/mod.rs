@@ -72,12 +72,12 @@ impl RunObject {
                         None,
                     ));
                 }
-                let (state, decision) = runbrake_core::create(&args, now)
-                    .map_err(|e| OpError::refused(&e, None))?;
+                let (state, decision) =
+                    runbrake_core::create(&args, now).map_err(|e| OpError::refused(&e, None))?;
                 let stored = Stored {
                     org_id: info.org_id.clone(),
                     state,
-                    info,
+                    info: *info,
                 };
                 store::insert_meta(&sql, &stored).map_err(internal)?;
                 let names: HashMap<String, String> = child_names.into_iter().collect();
@@ -92,7 +92,9 @@ impl RunObject {
                 })
             }
             Op::Command { command } => {
-                let mut stored = store::load(&sql).map_err(internal)?.ok_or(OpError::NotFound)?;
+                let mut stored = store::load(&sql)
+                    .map_err(internal)?
+                    .ok_or(OpError::NotFound)?;
                 let command = self.complete_command(&sql, command, &stored)?;
                 let decision = runbrake_core::apply(&mut stored.state, &command, now)
                     .map_err(|e| OpError::refused(&e, Some(Self::snapshot(&stored, now))))?;
@@ -112,7 +114,9 @@ impl RunObject {
                 })
             }
             Op::Get => {
-                let stored = store::load(&sql).map_err(internal)?.ok_or(OpError::NotFound)?;
+                let stored = store::load(&sql)
+                    .map_err(internal)?
+                    .ok_or(OpError::NotFound)?;
                 Ok(OpReply {
                     run: Self::snapshot(&stored, now),
                     reply: None,
@@ -121,7 +125,9 @@ impl RunObject {
                 })
             }
             Op::Events { after_seq, limit } => {
-                let stored = store::load(&sql).map_err(internal)?.ok_or(OpError::NotFound)?;
+                let stored = store::load(&sql)
+                    .map_err(internal)?
+                    .ok_or(OpError::NotFound)?;
                 let events = store::events_after(&sql, after_seq, limit.min(MAX_EVENTS_PAGE))
                     .map_err(internal)?;
                 Ok(OpReply {
@@ -136,7 +142,9 @@ impl RunObject {
                 after,
                 limit,
             } => {
-                let stored = store::load(&sql).map_err(internal)?.ok_or(OpError::NotFound)?;
+                let stored = store::load(&sql)
+                    .map_err(internal)?
+                    .ok_or(OpError::NotFound)?;
                 let rows = store::children_page(&sql, status, after.as_deref(), limit)
                     .map_err(internal)?;
                 Ok(OpReply {
@@ -295,7 +303,10 @@ impl RunObject {
              ON CONFLICT(id) DO UPDATE SET probes = probes + 1",
             None,
         )?;
-        Ok(sql.exec("SELECT probes FROM health WHERE id = 1", None)?.one::<Probe>()?.probes)
+        Ok(sql
+            .exec("SELECT probes FROM health WHERE id = 1", None)?
+            .one::<Probe>()?
+            .probes)
     }
 }
 
@@ -308,7 +319,8 @@ fn reply(result: OpResult) -> Result<Response> {
 
 async fn deliver_index(env: &Env, org_id: &str, summary: &str) -> Result<()> {
     let body = format!("{{\"summaries\":[{summary}]}}");
-    let res = crate::auth::org_request(env, org_id, worker::Method::Post, "/runs", Some(body)).await?;
+    let res =
+        crate::auth::org_request(env, org_id, worker::Method::Post, "/runs", Some(body)).await?;
     match res.status_code() {
         200 => Ok(()),
         code => Err(worker::Error::RustError(format!("index answered {code}"))),
@@ -349,7 +361,9 @@ async fn deliver_cascade(env: &Env, org_id: &str, payload: &str) -> Result<()> {
 
 /// Sends one operation to a run's object.
 pub async fn call(env: &Env, org_id: &str, run_id: &str, op: &Op) -> Result<Response> {
-    let stub = env.durable_object("RUNS")?.get_by_name(&object_name(org_id, run_id))?;
+    let stub = env
+        .durable_object("RUNS")?
+        .get_by_name(&object_name(org_id, run_id))?;
     let mut init = worker::RequestInit::new();
     let headers = worker::Headers::new();
     headers.set("content-type", "application/json")?;
@@ -399,7 +413,12 @@ impl DurableObject for RunObject {
             }
             // The `/healthz/deep` probe, on the object named "healthz".
             (_, true) => stream::accept_probe(&self.state),
-            (_, false) => crate::http::json(200, &Probe { probes: self.probe()? }),
+            (_, false) => crate::http::json(
+                200,
+                &Probe {
+                    probes: self.probe()?,
+                },
+            ),
         }
     }
 
@@ -426,11 +445,15 @@ impl DurableObject for RunObject {
         Response::empty()
     }
 
-    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
         match message {
-            WebSocketIncomingMessage::String(text) if text == "probe" => {
-                ws.send(&Probe { probes: self.probe()? })
-            }
+            WebSocketIncomingMessage::String(text) if text == "probe" => ws.send(&Probe {
+                probes: self.probe()?,
+            }),
             WebSocketIncomingMessage::String(text) if text == "ping" => {
                 let seq = store::load(&self.sql())?.map_or(0, |s| s.state.version);
                 ws.send(&serde_json::json!({ "type": "pong", "seq": seq }))
@@ -441,9 +464,18 @@ impl DurableObject for RunObject {
         }
     }
 
-    async fn websocket_close(&self, ws: WebSocket, code: usize, _reason: String, _clean: bool) -> Result<()> {
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> Result<()> {
         // Complete the closing handshake instead of leaving the socket half-open.
-        let code = u16::try_from(code).ok().filter(|c| *c != 1005 && *c != 1006).unwrap_or(1000);
+        let code = u16::try_from(code)
+            .ok()
+            .filter(|c| *c != 1005 && *c != 1006)
+            .unwrap_or(1000);
         ws.close(Some(code), Some("bye"))
     }
 

@@ -10,7 +10,7 @@ use crate::run_info::RunInfo;
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
     Create {
-        info: RunInfo,
+        info: Box<RunInfo>,
         args: CreateArgs,
         /// Display names of child items, by id (kept in the children table only).
         #[serde(default)]

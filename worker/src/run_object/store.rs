@@ -82,8 +82,12 @@ pub fn insert_meta(sql: &SqlStorage, stored: &Stored) -> worker::Result<()> {
         vec![
             stored.org_id.clone().into(),
             stored.state.id.clone().into(),
-            serde_json::to_string(&stored.info).map_err(json_err)?.into(),
-            serde_json::to_string(&stored.state).map_err(json_err)?.into(),
+            serde_json::to_string(&stored.info)
+                .map_err(json_err)?
+                .into(),
+            serde_json::to_string(&stored.state)
+                .map_err(json_err)?
+                .into(),
         ],
     )?;
     Ok(())
@@ -114,7 +118,9 @@ pub fn child_status_str(s: ChildStatus) -> &'static str {
 }
 
 pub fn parse_child_status(s: &str) -> Option<ChildStatus> {
-    ChildStatus::ALL.into_iter().find(|c| child_status_str(*c) == s)
+    ChildStatus::ALL
+        .into_iter()
+        .find(|c| child_status_str(*c) == s)
 }
 
 /// Appends events and applies their effect on the children table (bulk events are one UPDATE).
@@ -151,7 +157,11 @@ fn apply_to_children(
                     .map_or(SqlStorageValue::Null, |n| n.clone().into());
                 sql.exec(
                     "INSERT INTO children (id, status, name) VALUES (?, ?, ?)",
-                    vec![item.id.clone().into(), child_status_str(item.status).into(), name],
+                    vec![
+                        item.id.clone().into(),
+                        child_status_str(item.status).into(),
+                        name,
+                    ],
                 )?;
             }
         }
@@ -197,7 +207,11 @@ struct BodyRow {
     body: String,
 }
 
-pub fn events_after(sql: &SqlStorage, after_seq: u64, limit: u32) -> worker::Result<Vec<EventRecord>> {
+pub fn events_after(
+    sql: &SqlStorage,
+    after_seq: u64,
+    limit: u32,
+) -> worker::Result<Vec<EventRecord>> {
     let rows: Vec<BodyRow> = sql
         .exec(
             "SELECT body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
@@ -216,7 +230,10 @@ struct StatusRow {
 
 pub fn child_status(sql: &SqlStorage, child_id: &str) -> worker::Result<Option<ChildStatus>> {
     let rows: Vec<StatusRow> = sql
-        .exec("SELECT status FROM children WHERE id = ?", vec![child_id.to_owned().into()])?
+        .exec(
+            "SELECT status FROM children WHERE id = ?",
+            vec![child_id.to_owned().into()],
+        )?
         .to_array()?;
     Ok(rows.first().and_then(|r| parse_child_status(&r.status)))
 }
@@ -239,7 +256,11 @@ pub fn children_page(
     let rows = match status {
         Some(s) => sql.exec(
             "SELECT id, status, name FROM children WHERE status = ? AND id > ? ORDER BY id LIMIT ?",
-            vec![child_status_str(s).into(), after.into(), int(u64::from(limit))],
+            vec![
+                child_status_str(s).into(),
+                after.into(),
+                int(u64::from(limit)),
+            ],
         )?,
         None => sql.exec(
             "SELECT id, status, name FROM children WHERE id > ? ORDER BY id LIMIT ?",
@@ -262,7 +283,11 @@ pub fn outbox_put(sql: &SqlStorage, key: &str, payload: &str, next_at: u64) -> w
         "INSERT INTO outbox (key, payload, attempts, next_at) VALUES (?, ?, 0, ?)
          ON CONFLICT(key) DO UPDATE SET payload = excluded.payload, attempts = 0,
          next_at = excluded.next_at",
-        vec![key.to_owned().into(), payload.to_owned().into(), int(next_at)],
+        vec![
+            key.to_owned().into(),
+            payload.to_owned().into(),
+            int(next_at),
+        ],
     )?;
     Ok(())
 }
@@ -299,10 +324,19 @@ pub fn outbox_done(sql: &SqlStorage, key: &str, payload: &str) -> worker::Result
     Ok(())
 }
 
-pub fn outbox_retry(sql: &SqlStorage, key: &str, attempts: i64, next_at: u64) -> worker::Result<()> {
+pub fn outbox_retry(
+    sql: &SqlStorage,
+    key: &str,
+    attempts: i64,
+    next_at: u64,
+) -> worker::Result<()> {
     sql.exec(
         "UPDATE outbox SET attempts = ?, next_at = ? WHERE key = ?",
-        vec![SqlStorageValue::Integer(attempts), int(next_at), key.to_owned().into()],
+        vec![
+            SqlStorageValue::Integer(attempts),
+            int(next_at),
+            key.to_owned().into(),
+        ],
     )?;
     Ok(())
 }

@@ -14,9 +14,9 @@ use runbrake_core::{EventRecord, Millis, RunState};
 use serde_json::json;
 use worker::{Response, Result, SqlStorage, State, WebSocketPair};
 
+use super::MAX_EVENTS_PAGE;
 use super::protocol::Snapshot;
 use super::store::{self, Stored};
-use super::MAX_EVENTS_PAGE;
 
 const WATCH_TAG: &str = "watch";
 
@@ -49,10 +49,13 @@ pub fn accept(
         let lease_id = query.get("lease_id").cloned().unwrap_or_default();
         state.accept_websocket_with_tags(&pair.server, &["executor", &lease_tag(&lease_id)]);
         // A cancel accepted before the executor connected is delivered at once.
-        if let runbrake_core::Status::Cancelling { deadline, lease, .. } = &stored.state.status
+        if let runbrake_core::Status::Cancelling {
+            deadline, lease, ..
+        } = &stored.state.status
             && lease.id == lease_id
         {
-            pair.server.send(&cancel_message(&stored.state, &lease_id, *deadline))?;
+            pair.server
+                .send(&cancel_message(&stored.state, &lease_id, *deadline))?;
         }
         if stored.state.is_terminal() {
             pair.server.send(&ended_message(&stored.state))?;
@@ -64,7 +67,8 @@ pub fn accept(
             let missed = stored.state.version.saturating_sub(after);
             if missed > u64::from(MAX_EVENTS_PAGE) {
                 // Too far behind to replay: the snapshot below is the new baseline.
-                pair.server.send(&json!({ "type": "resync", "seq": stored.state.version }))?;
+                pair.server
+                    .send(&json!({ "type": "resync", "seq": stored.state.version }))?;
             } else {
                 for record in store::events_after(sql, after, MAX_EVENTS_PAGE)? {
                     pair.server
