@@ -627,7 +627,7 @@ describe("a session against the document", () => {
     assert.ok(Math.abs(clock.body.now - Date.now()) < 60_000);
   });
 
-  it("admin key labels are validated before a key is shown", { todo: "server bug: an invalid label answers 201 with the index's error and a key that was never stored" }, async () => {
+  it("admin key labels are validated before a key is shown", async () => {
     const r = await call("POST", `/api/admin/orgs/${s.orgId}/keys`, { key: ADMIN_TOKEN, json: { role: "user", label: "x".repeat(201) } });
     expectProblem(r, 400, "invalid_argument", "label");
   });
@@ -1313,30 +1313,30 @@ describe("a session against the document", () => {
     }
   });
 
-  it("wrong methods on child routes list the right methods", { todo: "server bug: Allow says GET for /children (also POST) and for /children/{child_id} (only POST)" }, async () => {
+  it("wrong methods on child routes list the right methods", async () => {
     const id = s.runs.pending.id;
     expectProblem(await call("PUT", `/api/runs/${id}/children`, { key: s.userKey }), 405, "method_not_allowed");
     expectProblem(await call("GET", `/api/runs/${id}/children/p1`, { key: s.userKey }), 405, "method_not_allowed");
   });
 
-  it("wrong methods on admin routes answer 405", { todo: "server bug: admin routes answer 404 to a wrong method" }, async () => {
+  it("wrong methods on admin routes answer 405", async () => {
     expectProblem(await call("GET", "/api/admin/orgs", { key: ADMIN_TOKEN }), 405, "method_not_allowed");
     expectProblem(await call("DELETE", `/api/admin/orgs/${s.orgId}/keys`, { key: ADMIN_TOKEN }), 405, "method_not_allowed");
   });
 
-  it("JSON bodies must be objects", { todo: "server bug: a JSON array is accepted as a positional struct (`[\"generic\"]` creates a run)" }, async () => {
+  it("JSON bodies must be objects", async () => {
     expectProblem(await call("POST", "/api/runs", { key: s.userKey, json: ["generic", "positional name"] }), 400, "invalid_body");
     const fresh = await call("POST", "/api/runs", { key: s.userKey, json: { kind: "generic" } });
     expectStatus(fresh, 201);
     expectProblem(await cancel(fresh.body.run.id, ["cmd-positional", "positional reason", 0]), 400, "invalid_body");
   });
 
-  it("children counts refuse unknown buckets", { todo: "server bug: `children: {\"pendng\": 5}` creates a run with no children" }, async () => {
+  it("children counts refuse unknown buckets", async () => {
     const r = await call("POST", "/api/runs", { key: s.userKey, json: { kind: "generic", children: { pendng: 5 } } });
     expectProblem(r, 400, "invalid_body", "children");
   });
 
-  it("a missing required field is named in `field`", { todo: "server bug: `missing field` errors at the top level carry no `field`" }, async () => {
+  it("a missing required field is named in `field`", async () => {
     expectProblem(await call("POST", "/api/runs", { key: s.userKey, json: {} }), 400, "invalid_body", "kind");
     expectProblem(await act(s.runs.pending.id, "claim", {}), 400, "invalid_body", "executor");
   });

@@ -85,6 +85,7 @@ fn title_for(status: u16) -> &'static str {
         413 => "Payload too large",
         415 => "Unsupported media type",
         422 => "Unprocessable content",
+        426 => "Upgrade required",
         429 => "Too many requests",
         500 => "Internal error",
         503 => "Unavailable",
@@ -198,6 +199,13 @@ pub async fn json_body<T: DeserializeOwned>(
 }
 
 pub fn parse_json<T: DeserializeOwned>(text: &str) -> std::result::Result<T, BodyError> {
+    // serde would read a struct from a JSON array, positionally: bodies are objects, by name.
+    if !text.trim_start().starts_with('{') {
+        return Err(BodyError::Malformed {
+            message: "the body must be a JSON object".to_owned(),
+            field: None,
+        });
+    }
     // serde_json's recursion limit (128) bounds nesting, so deep input cannot exhaust the stack.
     let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -205,12 +213,24 @@ pub fn parse_json<T: DeserializeOwned>(text: &str) -> std::result::Result<T, Bod
         let inner = e.into_inner();
         let message = inner.to_string();
         // serde names unknown fields itself; otherwise the path is the field.
-        let field = unknown_field(&message).or_else(|| (path != ".").then_some(path));
+        let field = quoted_field(&message, "unknown field `")
+            .or_else(|| quoted_field(&message, "missing field `").map(|f| join(&path, &f)))
+            .or_else(|| (path != ".").then_some(path));
         BodyError::Malformed { message, field }
     })
 }
 
-fn unknown_field(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
+/// The field serde names in messages like "unknown field `x`" / "missing field `x`".
+fn quoted_field(message: &str, prefix: &str) -> Option<String> {
+    let rest = message.strip_prefix(prefix)?;
     Some(rest.split('`').next()?.to_owned())
+}
+
+/// `parent.child` for a field missing inside `parent` (the path is "." at the top level).
+fn join(path: &str, field: &str) -> String {
+    if path == "." {
+        field.to_owned()
+    } else {
+        format!("{path}.{field}")
+    }
 }

@@ -54,12 +54,17 @@ pub async fn handle(mut req: Request, env: &Env, rest: &[&str]) -> Result<Respon
                 Err(e) => return errors::body(&e),
             };
             if !org_exists(env, org).await? {
-                return http::problem(404, "org_not_found", "No such organisation");
+                return org_not_found();
             }
-            let key = create_key(env, org, body.role, body.label.as_deref().unwrap_or("")).await?;
-            http::json(201, &key)
+            match create_key(env, org, body.role, body.label.as_deref().unwrap_or("")).await? {
+                Ok(key) => http::json(201, &key),
+                Err(refusal) => Ok(refusal),
+            }
         }
         ["orgs", org, "keys"] if get && ids::is_valid_id(org) => {
+            if !org_exists(env, org).await? {
+                return org_not_found();
+            }
             let mut res = auth::org_request(env, org, Method::Get, "/keys", None).await?;
             let body: Value = res.json().await?;
             http::json(200, &body)
@@ -91,8 +96,15 @@ pub async fn handle(mut req: Request, env: &Env, rest: &[&str]) -> Result<Respon
             let now = clock::advance(body.advance_ms);
             http::json(200, &json!({ "now": now }))
         }
+        ["orgs"] | ["test-clock"] => http::method_not_allowed(&["POST"]),
+        ["orgs", _, "keys"] => http::method_not_allowed(&["GET", "POST"]),
+        ["orgs", _, "keys", _, "revoke"] => http::method_not_allowed(&["POST"]),
         _ => http::not_found(),
     }
+}
+
+fn org_not_found() -> Result<Response> {
+    http::problem(404, "org_not_found", "No such organisation")
 }
 
 async fn org_exists(env: &Env, org: &str) -> Result<bool> {
@@ -102,7 +114,14 @@ async fn org_exists(env: &Env, org: &str) -> Result<bool> {
         == 200)
 }
 
-async fn create_key(env: &Env, org: &str, role: Role, label: &str) -> Result<Value> {
+/// Mints a key and stores its hash; the key itself is in this reply only. A refusal by the
+/// index (an invalid label) is passed on as a 400 naming the field, and no key is shown.
+async fn create_key(
+    env: &Env,
+    org: &str,
+    role: Role,
+    label: &str,
+) -> Result<std::result::Result<Value, Response>> {
     let key = auth::mint_key(org);
     let key_id = ids::new_key_id();
     let body = json!({
@@ -110,9 +129,24 @@ async fn create_key(env: &Env, org: &str, role: Role, label: &str) -> Result<Val
     })
     .to_string();
     let mut res = auth::org_request(env, org, Method::Post, "/keys", Some(body)).await?;
+    let status = res.status_code();
     let mut stored: Value = res.json().await?;
+    if status != 201 {
+        let message = stored["message"]
+            .as_str()
+            .unwrap_or("key refused")
+            .to_owned();
+        let field = stored["field"].as_str().map(str::to_owned);
+        return Ok(Err(http::problem_with(
+            if status == 404 { 404 } else { 400 },
+            "invalid_argument",
+            message,
+            field,
+            None,
+        )?));
+    }
     stored["key"] = Value::String(key);
-    Ok(stored)
+    Ok(Ok(stored))
 }
 
 async fn create_org(env: &Env, name: &str) -> Result<Response> {
@@ -120,8 +154,14 @@ async fn create_org(env: &Env, name: &str) -> Result<Response> {
     let body = json!({ "org_id": org_id, "name": name, "now": clock::now() }).to_string();
     let mut res = auth::org_request(env, &org_id, Method::Post, "/init", Some(body)).await?;
     let org: Value = res.json().await?;
-    let user = create_key(env, &org_id, Role::User, "default user key").await?;
-    let executor = create_key(env, &org_id, Role::Executor, "default executor key").await?;
+    let user = match create_key(env, &org_id, Role::User, "default user key").await? {
+        Ok(k) => k,
+        Err(refusal) => return Ok(refusal),
+    };
+    let executor = match create_key(env, &org_id, Role::Executor, "default executor key").await? {
+        Ok(k) => k,
+        Err(refusal) => return Ok(refusal),
+    };
     let mut res = http::json(201, &json!({ "org": org, "keys": [user, executor] }))?;
     res.headers_mut()
         .set("location", &format!("/api/admin/orgs/{org_id}/keys"))?;

@@ -111,12 +111,11 @@ async fn run_route(req: Request, env: &Env, id: String, rest: Vec<String>) -> Re
             })
             .await
         }
-        [] => crate::http::method_not_allowed(&["GET"]),
-        [
-            "events" | "children" | "cancellations" | "watch" | "executor",
-            ..,
-        ] => crate::http::method_not_allowed(&["GET"]),
-        ["cancel" | "reject"] => crate::http::method_not_allowed(&["POST"]),
+        [] | ["events" | "cancellations" | "watch" | "executor", ..] => {
+            crate::http::method_not_allowed(&["GET"])
+        }
+        ["children"] => crate::http::method_not_allowed(&["GET", "POST"]),
+        ["cancel" | "reject"] | ["children", _] => crate::http::method_not_allowed(&["POST"]),
         [action] if executor::is_action(action) => crate::http::method_not_allowed(&["POST"]),
         _ => crate::http::not_found(),
     }

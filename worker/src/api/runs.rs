@@ -53,11 +53,30 @@ struct ChildSpec {
     status: Option<ChildStatus>,
 }
 
+/// Children given as counts per bucket (the items are tracked elsewhere). Its own type so that a
+/// misspelt bucket is refused rather than read as zero.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CountsBody {
+    #[serde(default)]
+    pending: u64,
+    #[serde(default)]
+    running: u64,
+    #[serde(default)]
+    cancelling: u64,
+    #[serde(default)]
+    completed: u64,
+    #[serde(default)]
+    failed: u64,
+    #[serde(default)]
+    cancelled: u64,
+}
+
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum ChildrenBody {
     Items(Vec<ChildSpec>),
-    Counts(ChildCounts),
+    Counts(CountsBody),
 }
 
 #[derive(Deserialize)]
@@ -182,7 +201,14 @@ fn validate_create(
     let mut names = Vec::new();
     let children = match body.children {
         None => None,
-        Some(ChildrenBody::Counts(c)) => Some(ChildrenInit::Counts(c)),
+        Some(ChildrenBody::Counts(c)) => Some(ChildrenInit::Counts(ChildCounts {
+            pending: c.pending,
+            running: c.running,
+            cancelling: c.cancelling,
+            completed: c.completed,
+            failed: c.failed,
+            cancelled: c.cancelled,
+        })),
         Some(ChildrenBody::Items(items)) => {
             let mut seen = BTreeSet::new();
             let mut out = Vec::with_capacity(items.len());
