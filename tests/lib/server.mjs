@@ -2,7 +2,7 @@
 // process group with its own persistence folder, so a test can SIGINT, kill -9 and restart it
 // without touching anything else on the machine.
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { tmpdir } from "node:os";
@@ -23,6 +23,29 @@ export function freePort() {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The project's wrangler.toml for a test server: the same Worker, bindings and assets, but with
+ * absolute paths and no [build] section, so wrangler runs exactly what `make build` produced
+ * and never rebuilds or restarts it when sources change under a running test.
+ * @param {string} dir where to write it
+ */
+async function testConfig(dir) {
+  const text = await readFile(join(ROOT, "wrangler.toml"), "utf8");
+  const lines = [];
+  let inBuild = false;
+  for (const line of text.split("\n")) {
+    if (/^\s*\[/.test(line)) inBuild = /^\s*\[build\]\s*$/.test(line);
+    if (!inBuild) lines.push(line);
+  }
+  const config = lines
+    .join("\n")
+    .replace(/^main = ".*"$/m, `main = ${JSON.stringify(join(ROOT, "worker/build/index.js"))}`)
+    .replace(/^directory = ".*"$/m, `directory = ${JSON.stringify(join(ROOT, "web/dist"))}`);
+  const file = join(dir, "wrangler.toml");
+  await writeFile(file, config);
+  return file;
 }
 
 /**
@@ -54,10 +77,11 @@ export async function waitForOk(url, deadlineMs = 60_000) {
  * @property {() => Promise<void>} kill9      SIGKILL the whole process group
  * @property {() => Promise<void>} restart    start again on the same port and storage
  * @property {() => string} output            what the server printed (for failure messages)
+ * @property {() => number | undefined} pid     the process group leader (for memory readings)
  */
 
 /**
- * @param {{ env?: Record<string, string>, vars?: Record<string, string> }} [opts]
+ * @param {{ env?: Record<string, string>, vars?: Record<string, string>, args?: string[], healthPath?: string }} [opts]
  * @returns {Promise<DevServer>}
  */
 export async function startDevServer(opts = {}) {
@@ -65,12 +89,14 @@ export async function startDevServer(opts = {}) {
   const persistDir = await mkdtemp(join(tmpdir(), "runbrake-dev-"));
   const url = `http://127.0.0.1:${port}`;
   const varArgs = Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const configArgs = opts.args?.includes("--config") ? [] : ["--config", await testConfig(persistDir)];
   let out = "";
   /** @type {import("node:child_process").ChildProcess | undefined} */
   let child;
 
   const launch = async () => {
-    child = spawn("bash", [join(ROOT, "scripts/dev.sh"), "--persist-to", persistDir, ...varArgs], {
+    const args = [join(ROOT, "scripts/dev.sh"), "--persist-to", persistDir, ...configArgs, ...varArgs, ...(opts.args ?? [])];
+    child = spawn("bash", args, {
       cwd: ROOT,
       detached: true, // own process group: kill9 hits wrangler and its workerd children only
       stdio: ["ignore", "pipe", "pipe"],
@@ -81,7 +107,7 @@ export async function startDevServer(opts = {}) {
     const exited = new Promise((_, reject) =>
       child?.once("exit", (code) => reject(new Error(`wrangler dev exited (${code}):\n${out}`))),
     );
-    await Promise.race([waitForOk(`${url}/healthz`), exited]);
+    await Promise.race([waitForOk(`${url}${opts.healthPath ?? "/healthz"}`), exited]);
   };
 
   const waitExit = () =>
@@ -105,6 +131,7 @@ export async function startDevServer(opts = {}) {
     url,
     persistDir,
     output: () => out,
+    pid: () => child?.pid,
     async kill9() {
       signalGroup("SIGKILL");
       await waitExit();

@@ -7,6 +7,7 @@
 mod api;
 mod auth;
 mod clock;
+mod dialects;
 mod health;
 mod http;
 mod ids;
@@ -33,6 +34,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Get, "/openapi.json") => http::json_text(200, OPENAPI),
         (_, "/openapi.json") => http::method_not_allowed(&["GET"]),
         (_, p) if p.starts_with("/api/") => api::handle(req, &env, p).await,
+        (_, p)
+            if p.starts_with("/v1/")
+                || p == "/workflow_runs"
+                || p.starts_with("/workflow_runs/") =>
+        {
+            dialects::handle(req, &env, p).await
+        }
         _ => http::not_found(),
     }
 }
