@@ -74,9 +74,11 @@ const WORKFLOWS = [
   { kind: "generic", name: "Nightly reconciliation", workflow: { id: "wf_recon", version_id: "42" } },
 ];
 
-/** @param {string} userKey @param {"pending"|"queued"|"running"} initial */
-async function createRun(userKey, initial = "queued") {
-  const w = pick(WORKFLOWS);
+/**
+ * @param {string} userKey @param {"pending"|"queued"|"running"} initial
+ * @param {typeof WORKFLOWS[number]} [w]
+ */
+async function createRun(userKey, initial = "queued", w = pick(WORKFLOWS)) {
   const steps = w.kind === "experiment" ? 60 : w.kind === "workflow_test" ? 24 : 6;
   const res = await api("/api/runs", {
     key: userKey,
@@ -98,6 +100,28 @@ async function createRun(userKey, initial = "queued") {
 }
 
 /**
+ * One run of every kind, in the states a new user should see at once: leased with a grace
+ * period, waiting on human review, running without a claim, pending, completed, cancelled.
+ * @param {string} userKey @param {string} execKey
+ */
+async function seed(userKey, execKey) {
+  const [invoices, contracts, tests, experiment, extend, generic] = WORKFLOWS;
+  const claimRun = async (/** @type {string} */ id) =>
+    (await api(`/api/runs/${id}/claim`, { key: execKey, body: { executor: "demo-executor", lease_ms: 20000 } })).body.lease.id;
+  await claimRun(await createRun(userKey, "queued", invoices));
+  const review = await createRun(userKey, "queued", contracts);
+  await api(`/api/runs/${review}/wait`, { key: execKey, body: { lease_id: await claimRun(review), reason: "human_review" } });
+  await createRun(userKey, "queued", tests);
+  await createRun(userKey, "running", experiment);
+  await createRun(userKey, "pending", extend);
+  await claimRun(await createRun(userKey, "queued", generic));
+  const done = await createRun(userKey, "queued", invoices);
+  await api(`/api/runs/${done}/complete`, { key: execKey, body: { lease_id: await claimRun(done), output: { pages: 3 } } });
+  const stopped = await createRun(userKey, "queued", generic);
+  await api(`/api/runs/${stopped}/cancel`, { key: userKey, body: { reason: "Started on the wrong batch" } });
+}
+
+/**
  * What the simulated executor knows about each run it drives.
  * @typedef {{ id: string, lease?: string, nextStep: number, steps: number, mood: "ack"|"slow"|"ignore" }} Sim
  */
@@ -106,11 +130,7 @@ async function main() {
   const org = await ensureOrg();
   const userKey = org.userKey;
   const execKey = org.executorKey;
-  if (org.fresh) {
-    for (const initial of /** @type {const} */ (["pending", "queued", "queued", "queued", "running", "queued", "queued", "pending"])) {
-      await createRun(userKey, initial);
-    }
-  }
+  if (org.fresh) await seed(userKey, execKey);
   console.log(`demo: organisation ${org.orgId}`);
   console.log(`demo: user key ${userKey}`);
   console.log(`demo: sign in at ${BASE}/#key=${encodeURIComponent(userKey)}`);

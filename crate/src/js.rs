@@ -272,3 +272,79 @@ impl JsChildTable {
         self.inner.len()
     }
 }
+
+// Benchmark exports (feature `bench`, never in the npm package): the workloads of the native
+// bench (`benches/core.rs`), run inside Wasm so that `bench/core.mjs` measures the core itself
+// rather than the JavaScript conversions. The caller times each call; nothing here reads a
+// clock.
+#[cfg(feature = "bench")]
+use crate as rb;
+
+#[cfg(feature = "bench")]
+#[path = "../benches/scenarios/mod.rs"]
+mod bench_scenarios;
+
+#[cfg(feature = "bench")]
+fn bench_error(e: String) -> JsValue {
+    js_error("bench", &e, None)
+}
+
+/// Decides `n` cancels of a running run inside Wasm (decide only); returns a checksum.
+#[cfg(feature = "bench")]
+#[wasm_bindgen(js_name = benchCancelDecisions)]
+pub fn js_bench_cancel_decisions(n: u32) -> Result<f64, JsValue> {
+    let state = bench_scenarios::running_run().map_err(bench_error)?;
+    let cmd = bench_scenarios::cancel_command();
+    let sum = bench_scenarios::cancel_decisions(&state, &cmd, n).map_err(bench_error)?;
+    Ok(sum as f64)
+}
+
+/// Decides `n` cancels and evolves a copy of the state with each one's events, inside Wasm;
+/// returns a checksum.
+#[cfg(feature = "bench")]
+#[wasm_bindgen(js_name = benchCancelDecideEvolve)]
+pub fn js_bench_cancel_decide_evolve(n: u32) -> Result<f64, JsValue> {
+    let state = bench_scenarios::running_run().map_err(bench_error)?;
+    let cmd = bench_scenarios::cancel_command();
+    let sum = bench_scenarios::cancel_decide_evolve(&state, &cmd, n).map_err(bench_error)?;
+    Ok(sum as f64)
+}
+
+/// A claimed run with `children` child items, for timing one cancel: `prepare()` (not timed)
+/// takes a fresh copy, `cancel()` (timed by the caller) cancels it, `check()` verifies it.
+#[cfg(feature = "bench")]
+#[wasm_bindgen(js_name = BenchBigRun)]
+pub struct JsBenchBigRun {
+    base: bench_scenarios::BigRun,
+    work: Option<bench_scenarios::BigRun>,
+}
+
+#[cfg(feature = "bench")]
+#[wasm_bindgen(js_class = BenchBigRun)]
+impl JsBenchBigRun {
+    #[wasm_bindgen(constructor)]
+    pub fn new(children: u32) -> Result<JsBenchBigRun, JsValue> {
+        let base = bench_scenarios::BigRun::new(children as usize).map_err(bench_error)?;
+        Ok(JsBenchBigRun { base, work: None })
+    }
+
+    pub fn prepare(&mut self) {
+        self.work = None; // drop the previous copy here, not inside a timed call
+        self.work = Some(self.base.clone());
+    }
+
+    /// Returns the number of events the cancel produced.
+    pub fn cancel(&mut self) -> Result<u32, JsValue> {
+        match self.work.as_mut() {
+            Some(run) => run.cancel().map_err(bench_error),
+            None => Err(bench_error("call prepare() first".into())),
+        }
+    }
+
+    pub fn check(&self) -> Result<(), JsValue> {
+        match self.work.as_ref() {
+            Some(run) => run.check_cancelled().map_err(bench_error),
+            None => Err(bench_error("call prepare() and cancel() first".into())),
+        }
+    }
+}
