@@ -12,7 +12,9 @@ pub mod store;
 mod stream;
 pub mod summary;
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use runbrake_core::{Command, Effect, Millis, RunState, UpdateChildArgs};
 use serde::{Deserialize, Serialize};
@@ -27,6 +29,9 @@ use store::Stored;
 
 /// Outbox retries back off exponentially up to this.
 const MAX_BACKOFF_MS: u64 = 60_000;
+/// Outbox rows are delivered right after their commit; this alarm is the fallback that retries
+/// them if that delivery failed or the instance died first.
+const OUTBOX_FALLBACK_MS: u64 = 30_000;
 /// Events one `events` page or WebSocket replay carries.
 pub const MAX_EVENTS_PAGE: u32 = 1_000;
 
@@ -34,6 +39,15 @@ pub const MAX_EVENTS_PAGE: u32 = 1_000;
 pub struct RunObject {
     state: State,
     env: Env,
+    /// Outbox rows (key → payload) delivered since this instance started. Delivery writes
+    /// nothing: a delivered row is deleted by the next write that happens anyway, or by the
+    /// fallback alarm. After an eviction this is empty and a row may be delivered twice, which
+    /// the receivers ignore (the index by seq, a sub-run by command_id).
+    delivered: Rc<RefCell<HashMap<String, String>>>,
+    /// Rows written by the current operation, to deliver as soon as it has committed.
+    to_deliver: RefCell<Vec<(String, String)>>,
+    /// The alarm as this instance last set or read it (`None`: not known yet).
+    alarm_at: Cell<Option<Option<u64>>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -65,6 +79,7 @@ impl RunObject {
                 info,
                 args,
                 child_names,
+                cancel,
             } => {
                 if store::load(&sql).map_err(internal)?.is_some() {
                     return Err(OpError::refused(
@@ -72,8 +87,16 @@ impl RunObject {
                         None,
                     ));
                 }
-                let (state, decision) =
+                let (mut state, mut decision) =
                     runbrake_core::create(&args, now).map_err(|e| OpError::refused(&e, None))?;
+                // A sub-run of a parent whose cancel was accepted is cancelled in this same
+                // write: it never exists in a state an executor could claim.
+                if let Some(cancel) = cancel {
+                    let more = runbrake_core::apply(&mut state, &Command::Cancel(*cancel), now)
+                        .map_err(|e| OpError::refused(&e, None))?;
+                    decision.events.extend(more.events);
+                    decision.effects.extend(more.effects);
+                }
                 let stored = Stored {
                     org_id: info.org_id.clone(),
                     state,
@@ -82,7 +105,7 @@ impl RunObject {
                 store::insert_meta(&sql, &stored).map_err(internal)?;
                 let names: HashMap<String, String> = child_names.into_iter().collect();
                 store::append_events(&sql, &decision.events, &names).map_err(internal)?;
-                self.after_commit_effects(&sql, &stored, &decision.effects, now)
+                self.after_commit_effects(&sql, &stored, &decision.effects, true, now)
                     .map_err(internal)?;
                 Ok(OpReply {
                     run: Self::snapshot(&stored, now),
@@ -96,13 +119,15 @@ impl RunObject {
                     .map_err(internal)?
                     .ok_or(OpError::NotFound)?;
                 let command = self.complete_command(&sql, command, &stored)?;
+                let children_before = stored.state.children;
                 let decision = runbrake_core::apply(&mut stored.state, &command, now)
                     .map_err(|e| OpError::refused(&e, Some(Self::snapshot(&stored, now))))?;
                 if !decision.events.is_empty() {
                     store::append_events(&sql, &decision.events, &HashMap::new())
                         .map_err(internal)?;
                     store::save_state(&sql, &stored.state).map_err(internal)?;
-                    self.after_commit_effects(&sql, &stored, &decision.effects, now)
+                    let listed_change = stored.state.children != children_before;
+                    self.after_commit_effects(&sql, &stored, &decision.effects, listed_change, now)
                         .map_err(internal)?;
                     stream::broadcast(&self.state, &stored, &decision.events, now);
                 }
@@ -193,21 +218,27 @@ impl RunObject {
             | Command::Cancel(_)
             | Command::AckCancel(_)
             | Command::DeadlineFired
-            | Command::AddChildren(_)) => Ok(other),
+            | Command::AddChildren(_)
+            | Command::AttachSubRun(_)) => Ok(other),
         }
     }
 
     /// Records the effects that must outlive this request (outbox) and signals executors now.
+    /// The index hears of a run when something a list shows changed: its creation, a status
+    /// change (the core's `UpdateIndex`), or its children counts — not every heartbeat.
     fn after_commit_effects(
         &self,
         sql: &SqlStorage,
         stored: &Stored,
         effects: &[Effect],
+        listed_change: bool,
         now: Millis,
     ) -> Result<()> {
+        let mut index = listed_change;
+        let mut rows = Vec::new();
         for effect in effects {
             match effect {
-                Effect::UpdateIndex { .. } => {}
+                Effect::UpdateIndex { .. } => index = true,
                 Effect::NotifyExecutor {
                     lease_id, deadline, ..
                 } => stream::notify_executor(&self.state, &stored.state, lease_id, *deadline),
@@ -218,42 +249,89 @@ impl RunObject {
                 } => {
                     let payload = serde_json::to_string(effect)
                         .map_err(|e| worker::Error::RustError(e.to_string()))?;
-                    store::outbox_put(
-                        sql,
-                        &format!("cascade:{sub_run_id}:{command_id}"),
-                        &payload,
-                        now,
-                    )?;
+                    rows.push((format!("cascade:{sub_run_id}:{command_id}"), payload));
                 }
                 // Webhook delivery needs a registered endpoint; none exists yet, and the
                 // event log already records the transition the hook would announce.
                 Effect::EmitWebhook { .. } => {}
             }
         }
-        // The index always gets the latest summary (every change of version, not only status
-        // changes, so children counts and deadlines stay fresh in lists).
-        let summary = summary::of(&stored.state, &stored.info);
-        store::outbox_put(sql, "index", &summary.to_string(), now)?;
+        if index {
+            rows.push((
+                "index".to_owned(),
+                summary::of(&stored.state, &stored.info).to_string(),
+            ));
+        }
+        // Rows delivered earlier go now, in this write that happens anyway.
+        for (key, payload) in self.delivered.borrow_mut().drain() {
+            store::outbox_done(sql, &key, &payload)?;
+        }
+        let retry_at = now.saturating_add(OUTBOX_FALLBACK_MS);
+        for (key, payload) in &rows {
+            store::outbox_put(sql, key, payload, retry_at)?;
+        }
+        self.to_deliver.borrow_mut().extend(rows);
         Ok(())
     }
 
-    /// Sets the alarm to the earliest of the run's deadline and the next outbox delivery.
-    async fn reschedule(&self, state: Option<&RunState>) -> Result<()> {
+    /// Delivers this operation's outbox rows once its writes are durable (the output gate holds
+    /// outgoing requests until then), without a write of its own.
+    fn deliver_after_commit(&self, org_id: &str) {
+        let rows: Vec<_> = self.to_deliver.borrow_mut().drain(..).collect();
+        if rows.is_empty() {
+            return;
+        }
+        let env = self.env.clone();
+        let org_id = org_id.to_owned();
+        let delivered = Rc::clone(&self.delivered);
+        self.state.wait_until(async move {
+            for (key, payload) in rows {
+                match deliver(&env, &org_id, &key, &payload).await {
+                    Ok(()) => {
+                        delivered.borrow_mut().insert(key, payload);
+                    }
+                    // The fallback alarm retries it.
+                    Err(e) => worker::console_warn!("outbox {key}: {e}"),
+                }
+            }
+        });
+    }
+
+    /// Makes sure the alarm fires by `due` (the run's deadline or an outbox retry), writing only
+    /// when the alarm has to move earlier: an alarm that fires early finds nothing to do and
+    /// sets the next one.
+    async fn ensure_alarm(&self, due: Option<u64>) -> Result<()> {
+        let Some(due) = due else {
+            return Ok(());
+        };
+        let current = match self.alarm_at.get() {
+            Some(known) => known,
+            None => self
+                .state
+                .storage()
+                .get_alarm()
+                .await?
+                .and_then(|t| u64::try_from(t).ok()),
+        };
+        if current.is_some_and(|c| c <= due) {
+            self.alarm_at.set(Some(current));
+            return Ok(());
+        }
+        let offset =
+            i64::try_from(due.saturating_sub(clock::to_wall(clock::now()))).unwrap_or(i64::MAX);
+        self.state.storage().set_alarm(offset).await?;
+        self.alarm_at.set(Some(Some(due)));
+        Ok(())
+    }
+
+    /// When the alarm must fire for this run: its deadline, and the earliest outbox retry.
+    fn alarm_due(&self, state: Option<&RunState>) -> Result<Option<u64>> {
         let deadline = state.and_then(RunState::next_deadline).map(clock::to_wall);
         let outbox = store::outbox_next_at(&self.sql())?.map(clock::to_wall);
-        let due = match (deadline, outbox) {
+        Ok(match (deadline, outbox) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        };
-        let storage = self.state.storage();
-        match due {
-            Some(at) => {
-                let wall_now = clock::to_wall(clock::now());
-                let offset = i64::try_from(at.saturating_sub(wall_now)).unwrap_or(i64::MAX);
-                storage.set_alarm(offset).await
-            }
-            None => storage.delete_alarm().await,
-        }
+        })
     }
 
     async fn run_op(&self, mut req: Request) -> Result<Response> {
@@ -266,9 +344,10 @@ impl RunObject {
             }
         };
         let result = self.handle(op, clock::now());
-        if result.is_ok() {
-            let state = result.as_ref().ok().map(|r| &r.run.state);
-            self.reschedule(state).await?;
+        if let Ok(r) = &result {
+            self.deliver_after_commit(&r.run.info.org_id);
+            self.ensure_alarm(self.alarm_due(Some(&r.run.state))?)
+                .await?;
         }
         reply(result)
     }
@@ -276,13 +355,12 @@ impl RunObject {
     /// Delivers due outbox rows: the index summary and sub-run cascades.
     async fn deliver_outbox(&self, stored: &Stored, now: Millis) -> Result<()> {
         let sql = self.sql();
+        // Rows already delivered after their commit only need deleting, due or not.
+        for (key, payload) in self.delivered.borrow_mut().drain() {
+            store::outbox_done(&sql, &key, &payload)?;
+        }
         for row in store::outbox_due(&sql, now, 50)? {
-            let delivered = if row.key == "index" {
-                deliver_index(&self.env, &stored.org_id, &row.payload).await
-            } else {
-                deliver_cascade(&self.env, &stored.org_id, &row.payload).await
-            };
-            match delivered {
+            match deliver(&self.env, &stored.org_id, &row.key, &row.payload).await {
                 Ok(()) => store::outbox_done(&sql, &row.key, &row.payload)?,
                 Err(e) => {
                     worker::console_warn!("outbox {}: {e}", row.key);
@@ -307,6 +385,14 @@ impl RunObject {
             .exec("SELECT probes FROM health WHERE id = 1", None)?
             .one::<Probe>()?
             .probes)
+    }
+}
+
+async fn deliver(env: &Env, org_id: &str, key: &str, payload: &str) -> Result<()> {
+    if key == "index" {
+        deliver_index(env, org_id, payload).await
+    } else {
+        deliver_cascade(env, org_id, payload).await
     }
 }
 
@@ -394,7 +480,13 @@ impl DurableObject for RunObject {
         }) {
             worker::console_error!("run object schema: {e}");
         }
-        Self { state, env }
+        Self {
+            state,
+            env,
+            delivered: Rc::default(),
+            to_deliver: RefCell::default(),
+            alarm_at: Cell::new(None),
+        }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -433,15 +525,25 @@ impl DurableObject for RunObject {
                 Ok(decision) if !decision.events.is_empty() => {
                     store::append_events(&sql, &decision.events, &HashMap::new())?;
                     store::save_state(&sql, &stored.state)?;
-                    self.after_commit_effects(&sql, &stored, &decision.effects, now)?;
+                    self.after_commit_effects(&sql, &stored, &decision.effects, false, now)?;
                     stream::broadcast(&self.state, &stored, &decision.events, now);
                 }
                 Ok(_) => {}
                 Err(e) => worker::console_error!("deadline for {}: {e}", stored.state.id),
             }
         }
+        // This alarm is spent. Rows the deadline just produced go now, then any due retries.
+        self.alarm_at.set(Some(None));
+        let fresh: Vec<_> = self.to_deliver.borrow_mut().drain(..).collect();
+        for (key, payload) in fresh {
+            match deliver(&self.env, &stored.org_id, &key, &payload).await {
+                Ok(()) => store::outbox_done(&sql, &key, &payload)?,
+                Err(e) => worker::console_warn!("outbox {key}: {e}"),
+            }
+        }
         self.deliver_outbox(&stored, now).await?;
-        self.reschedule(Some(&stored.state)).await?;
+        self.ensure_alarm(self.alarm_due(Some(&stored.state))?)
+            .await?;
         Response::empty()
     }
 

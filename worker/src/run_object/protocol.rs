@@ -1,7 +1,9 @@
 //! The Worker ↔ RunObject protocol: one JSON request per operation, one JSON reply. Both
 //! sides live in this crate, so the types are shared rather than restated.
 
-use runbrake_core::{ChildStatus, Command, CommandError, CreateArgs, Millis, Reply, RunState};
+use runbrake_core::{
+    CancelArgs, ChildStatus, Command, CommandError, CreateArgs, Millis, Reply, RunState,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::run_info::RunInfo;
@@ -15,6 +17,10 @@ pub enum Op {
         /// Display names of child items, by id (kept in the children table only).
         #[serde(default)]
         child_names: Vec<(String, String)>,
+        /// A cancel applied in the same write as the creation: a sub-run attached to a parent
+        /// whose cancel was already accepted (`attach_sub_run`'s reply) never starts.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cancel: Option<Box<CancelArgs>>,
     },
     Command {
         command: Command,

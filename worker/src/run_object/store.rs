@@ -197,7 +197,8 @@ fn apply_to_children(
         | Event::Cancelled { .. }
         | Event::LateCompletion { .. }
         | Event::LateFailure { .. }
-        | Event::CancelRecorded { .. } => {}
+        | Event::CancelRecorded { .. }
+        | Event::SubRunAttached { .. } => {}
     }
     Ok(())
 }
