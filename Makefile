@@ -6,7 +6,7 @@ CARGO_WASM := --target wasm32-unknown-unknown
 # Bounded for `make test`; `make proptest-long` runs many more.
 PROPTEST_CASES ?= 10000
 
-.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-browser typecheck fmt clean
+.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-browser typecheck fmt clean bench
 
 setup:
 	@bash scripts/setup.sh
@@ -53,6 +53,10 @@ test-e2e: setup
 
 test-browser: setup
 	@$(ENV) SKIP_WORKER_BUILD=1 node --test --test-concurrency=1 tests/browser/*.test.mjs
+
+## Benchmarks: figures printed as tables and written to bench/results.json (never asserted).
+bench: build
+	@$(ENV) SKIP_WORKER_BUILD=1 node bench/run.mjs $(BENCH)
 
 fmt:
 	@$(ENV) cargo fmt --all
