@@ -6,7 +6,7 @@ CARGO_WASM := --target wasm32-unknown-unknown
 # Bounded for `make test`; `make proptest-long` runs many more.
 PROPTEST_CASES ?= 10000
 
-.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-browser typecheck fmt clean bench
+.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-browser typecheck fmt clean bench serve
 
 setup:
 	@bash scripts/setup.sh
@@ -22,6 +22,10 @@ build: build-worker build-web
 ## Start the service on http://127.0.0.1:8787 with the dashboard (Ctrl-C stops it).
 dev: build
 	@bash scripts/dev-start.sh
+
+## The built Worker on bare workerd (self-hosted): ADDR=127.0.0.1:8788, DATA=.selfhost/data.
+serve: build
+	@bash scripts/serve.sh
 
 ## Everything CI checks.
 test: lint test-core test-wasm build typecheck test-worker test-e2e test-browser

@@ -41,16 +41,19 @@ const ms = (/** @type {number} */ x) => Math.round(x * 100) / 100;
  * @typedef {{ name: string, create: (i: number) => Promise<string>, warm: (id: string) => Promise<void>, cancel: (id: string) => Promise<{status: number, ms: number}> }} System
  */
 
-/** @returns {Promise<{system: System, server: import("../tests/lib/server.mjs").DevServer, org: any}>} */
-async function runbrake() {
+/**
+ * @param {boolean} selfHosted bare workerd (`make serve`) instead of tuned `wrangler dev`
+ * @returns {Promise<{system: System, server: import("../tests/lib/server.mjs").DevServer, org: any}>}
+ */
+async function runbrake(selfHosted = false) {
   const admin = adminToken();
-  const server = await startDevServer({ vars: { ADMIN_TOKEN: admin } });
+  const server = await startDevServer({ vars: { ADMIN_TOKEN: admin }, selfHosted });
   const org = await newOrg(server.url, admin, "bench");
   const ag = agent(CONCURRENCY + 4);
   const headers = { authorization: `Bearer ${org.user}`, "content-type": "application/json" };
   /** @type {System} */
   const system = {
-    name: "runbrake",
+    name: selfHosted ? "runbrake on workerd" : "runbrake",
     async create() {
       const res = await request(ag, `${server.url}/api/runs`, {
         method: "POST",
@@ -216,6 +219,13 @@ async function main() {
     await rb.server.stop();
     await ref.server.stop();
   }
+  // The same build on bare workerd, alone on the machine.
+  const sh = await runbrake(true);
+  try {
+    out.selfhosted = { warm: await sequentialWarm(sh.system), throughput: await throughput(sh.system, sh.server.pid()) };
+  } finally {
+    await sh.server.stop();
+  }
   const r = out.runbrake;
   const f = out.reference;
   const ratios = {
@@ -227,6 +237,8 @@ async function main() {
     ["cancels/s @32 vs reference", `${Math.round(ratios.throughput_share * 100)}%`, ">= 80%", ratios.throughput_share >= 0.8],
     ["watcher sees cancelled no later than the ack", r.streams.watcher_not_later_than_ack, "all", r.streams.watcher_not_later_than_ack.split("/")[0] === String(N_STREAM)],
     ["executor signalled no later than the ack", r.streams.executor_not_later_than_ack, "all", r.streams.executor_not_later_than_ack.split("/")[0] === String(N_STREAM)],
+    ["self-hosted cancel p50 (ms)", `${out.selfhosted.warm.p50}`, "<= 1.5", out.selfhosted.warm.p50 <= 1.5],
+    ["self-hosted cancels/s @32", `${out.selfhosted.throughput.cancels_per_s}`, ">= 600", out.selfhosted.throughput.cancels_per_s >= 600],
   ];
   const rows = [
     ["cancel ack p50 / p99, warm (ms)", `${r.warm.p50} / ${r.warm.p99}`, `${f.warm.p50} / ${f.warm.p99}`],
@@ -236,8 +248,11 @@ async function main() {
     ["wrangler dev peak RSS (MiB)", `${r.throughput.peak_rss_mib}`, `${f.throughput.peak_rss_mib}`],
     ["cancel → watcher sees cancelled p50 (ms)", `${r.streams.watcher_sees_cancelled_p50} (ack ${r.streams.canceller_ack_p50})`, ""],
     ["cancel → executor signalled p50 (ms)", `${r.streams.executor_signalled_p50} (ack ${r.streams.executor_canceller_ack_p50})`, ""],
+    ["self-hosted (bare workerd) cancel p50 / p99 (ms)", `${out.selfhosted.warm.p50} / ${out.selfhosted.warm.p99}`, ""],
+    ["self-hosted cancels/s @32 (p99 ms)", `${out.selfhosted.throughput.cancels_per_s} (${out.selfhosted.throughput.p99})`, ""],
+    ["self-hosted peak RSS (MiB)", `${out.selfhosted.throughput.peak_rss_mib}`, ""],
   ];
-  console.log("\nWorker under wrangler dev (tuned), beside the reference JS object:");
+  console.log("\nWorker under wrangler dev (tuned), beside the reference JS object, and on bare workerd:");
   console.table(rows.map(([figure, rbv, refv]) => ({ figure, runbrake: rbv, reference: refv })));
   console.table(targets.map(([target, value, goal, ok]) => ({ target, value, goal, met: ok ? "yes" : "NO" })));
   const file = join(ROOT, "bench/results/worker.json");

@@ -81,7 +81,9 @@ export async function waitForOk(url, deadlineMs = 60_000) {
  */
 
 /**
- * @param {{ env?: Record<string, string>, vars?: Record<string, string>, args?: string[], healthPath?: string }} [opts]
+ * @param {{ env?: Record<string, string>, vars?: Record<string, string>, args?: string[], healthPath?: string, selfHosted?: boolean }} [opts]
+ *   `selfHosted`: bare workerd (`scripts/serve.sh`, as `make serve`) instead of `wrangler dev`;
+ *   `vars` then become environment variables (how the self-hosted config takes secrets).
  * @returns {Promise<DevServer>}
  */
 export async function startDevServer(opts = {}) {
@@ -89,18 +91,22 @@ export async function startDevServer(opts = {}) {
   const persistDir = await mkdtemp(join(tmpdir(), "runbrake-dev-"));
   const url = `http://127.0.0.1:${port}`;
   const varArgs = Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const configArgs = opts.args?.includes("--config") ? [] : ["--config", await testConfig(persistDir)];
+  const configArgs =
+    opts.selfHosted || opts.args?.includes("--config") ? [] : ["--config", await testConfig(persistDir)];
   let out = "";
   /** @type {import("node:child_process").ChildProcess | undefined} */
   let child;
 
   const launch = async () => {
-    const args = [join(ROOT, "scripts/dev.sh"), "--persist-to", persistDir, ...configArgs, ...varArgs, ...(opts.args ?? [])];
+    const args = opts.selfHosted
+      ? [join(ROOT, "scripts/serve.sh")]
+      : [join(ROOT, "scripts/dev.sh"), "--persist-to", persistDir, ...configArgs, ...varArgs, ...(opts.args ?? [])];
+    const selfHostedEnv = opts.selfHosted ? { ADDR: `127.0.0.1:${port}`, DATA: persistDir, ...opts.vars } : {};
     child = spawn("bash", args, {
       cwd: ROOT,
-      detached: true, // own process group: kill9 hits wrangler and its workerd children only
+      detached: true, // own process group: kill9 hits this server and its children only
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, SKIP_WORKER_BUILD: "1", PORT: String(port), ...opts.env },
+      env: { ...process.env, SKIP_WORKER_BUILD: "1", PORT: String(port), ...selfHostedEnv, ...opts.env },
     });
     child.stdout?.on("data", (d) => (out += d));
     child.stderr?.on("data", (d) => (out += d));
