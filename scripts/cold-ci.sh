@@ -8,11 +8,15 @@ set -euo pipefail
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="$(mktemp -d /tmp/runbrake-cold-XXXXXX)"
 git clone --quiet "$SRC" "$WORK/repo"
-mkdir -p "$WORK/cargo"
-# rustup's proxies (cargo, rustc) stay on PATH; everything cargo installs or caches goes to $WORK.
+mkdir -p "$WORK/cargo" "$WORK/rustbin"
+# Only rustup's proxies (cargo, rustc, clippy, rustfmt) carry over; tools installed with
+# `cargo install` and the crate cache do not: they go to the fresh CARGO_HOME.
+for tool in cargo rustc rustup rustdoc cargo-clippy clippy-driver cargo-fmt rustfmt; do
+  ln -s "$HOME/.cargo/bin/$tool" "$WORK/rustbin/$tool"
+done
 export CARGO_HOME="$WORK/cargo"
-export PATH="$HOME/.cargo/bin:$PATH"
 export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
+export PATH="$WORK/rustbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 cd "$WORK/repo"
 start=$(date +%s)
 CI=true bash .ci/run > "$WORK/ci.log" 2>&1 || { tail -50 "$WORK/ci.log"; echo "cold CI failed (log: $WORK/ci.log)"; exit 1; }
