@@ -5,8 +5,9 @@ ENV := source scripts/env.sh &&
 CARGO_WASM := --target wasm32-unknown-unknown
 # Bounded for `make test`; `make proptest-long` runs many more.
 PROPTEST_CASES ?= 10000
+PROPTEST_LONG_CASES ?= 100000
 
-.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-browser typecheck fmt clean bench serve
+.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-browser typecheck fmt clean bench serve package test-package proptest-long
 
 setup:
 	@bash scripts/setup.sh
@@ -28,7 +29,7 @@ serve: build
 	@bash scripts/serve.sh
 
 ## Everything CI checks.
-test: lint test-core test-wasm build typecheck test-worker test-e2e test-browser
+test: lint test-core test-wasm build typecheck test-worker test-e2e test-browser test-package
 	@echo "make test: all layers passed"
 
 lint: setup
@@ -36,9 +37,22 @@ lint: setup
 	@$(ENV) cargo clippy --workspace --all-targets -- -D warnings
 	@$(ENV) cargo clippy --workspace --all-targets $(CARGO_WASM) -- -D warnings
 	@$(ENV) cargo clippy -p runbrake-core --all-targets --features js $(CARGO_WASM) -- -D warnings
+	@$(ENV) cargo clippy -p runbrake-core --all-targets --features bench $(CARGO_WASM) -- -D warnings
 
 test-core: setup
 	@$(ENV) PROPTEST_CASES=$(PROPTEST_CASES) cargo test -p runbrake-core --release
+
+## Property tests with many more cases than test-core (100,000: ~1 min).
+proptest-long: setup
+	@$(ENV) PROPTEST_CASES=$(PROPTEST_LONG_CASES) cargo test -p runbrake-core --release --test properties
+
+## The core's npm package: crate/pkg/ and dist/runbrake-core-<version>.tgz.
+package: setup
+	@$(ENV) bash scripts/package-core.sh
+
+## The packed package as users get it (golden .d.ts, pack contents, install, use from node).
+test-package: package
+	@$(ENV) node --test tests/package/package.test.mjs
 
 ## The core's JavaScript bindings, run in node by wasm-bindgen-test-runner.
 test-wasm: setup
@@ -60,10 +74,11 @@ test-browser: setup
 
 ## Benchmarks: figures printed as tables and written to bench/results.json (never asserted).
 bench: build
+	@$(ENV) bash scripts/package-core.sh --bench
 	@$(ENV) SKIP_WORKER_BUILD=1 node bench/run.mjs $(BENCH)
 
 fmt:
 	@$(ENV) cargo fmt --all
 
 clean:
-	rm -rf target worker/build web/dist crate/pkg tests/output .wrangler
+	rm -rf target worker/build web/dist crate/pkg dist tests/output .wrangler

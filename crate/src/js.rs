@@ -19,6 +19,17 @@ use crate::state::{ChildCounts, RunState, StatusKind};
 use crate::time::Millis;
 use crate::view::{MergeResult, MergeStatus, PendingCancel, RunView};
 
+// tsify names the `Millis` alias in the types it generates but does not declare it (an alias
+// is not a type of its own), which left `Millis` unresolved in the `.d.ts`. Declared here, from
+// `time::Millis` (u64 ms, a JavaScript number).
+#[wasm_bindgen(typescript_custom_section)]
+const TS_MILLIS: &str = r#"
+/**
+ * Milliseconds since the Unix epoch (UTC): a JavaScript number, exact up to year 287,396.
+ */
+export type Millis = number;
+"#;
+
 fn js_error(code: &str, message: &str, detail: Option<JsValue>) -> JsValue {
     let err = js_sys::Error::new(message);
     // Reflect::set on a fresh Error object cannot fail; ignore the impossible error.
