@@ -149,11 +149,12 @@ pub async fn authenticate(headers: &Headers, env: &Env) -> Result<Caller, AuthEr
     let reply = org_request(env, &org_id, Method::Post, "/auth", Some(body))
         .await
         .map_err(|_| AuthError::Invalid)?;
-    let mut reply = reply;
     if reply.status_code() != 200 {
         return Err(AuthError::Invalid);
     }
-    let found: AuthReply = reply.json().await.map_err(|_| AuthError::Invalid)?;
+    let found: AuthReply = crate::http::response_json(reply)
+        .await
+        .map_err(|_| AuthError::Invalid)?;
     let caller = Caller {
         org_id,
         key_id: found.key_id,

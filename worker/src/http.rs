@@ -24,6 +24,22 @@ pub fn json_as<T: Serialize>(status: u16, body: &T, content_type: &str) -> Resul
         .with_headers(api_headers(content_type)?))
 }
 
+/// The body of a response from another object, read by the runtime in one piece. (workers-rs's
+/// `Response::json` pulls the stream chunk by chunk through the Wasm boundary, which costs more
+/// than the rest of a request.)
+pub async fn response_text(res: Response) -> Result<String> {
+    let raw: worker::web_sys::Response = res.into();
+    let text = worker::wasm_bindgen_futures::JsFuture::from(raw.text()?).await?;
+    text.as_string()
+        .ok_or_else(|| worker::Error::RustError("response body is not text".to_owned()))
+}
+
+/// A JSON response from another object, decoded.
+pub async fn response_json<T: DeserializeOwned>(res: Response) -> Result<T> {
+    let text = response_text(res).await?;
+    serde_json::from_str(&text).map_err(|e| worker::Error::RustError(format!("internal JSON: {e}")))
+}
+
 /// A JSON document that is already text (no re-serialisation).
 pub fn json_text(status: u16, text: &str) -> Result<Response> {
     Ok(Response::ok(text)?

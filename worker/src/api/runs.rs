@@ -35,11 +35,11 @@ pub async fn call(
     run_id: &str,
     op: &Op,
 ) -> Result<std::result::Result<OpReply, OpError>> {
-    let mut res = run_object::call(env, org_id, run_id, op).await?;
+    let res = run_object::call(env, org_id, run_id, op).await?;
     if res.status_code() == 200 {
-        Ok(Ok(res.json().await?))
+        Ok(Ok(http::response_json(res).await?))
     } else {
-        Ok(Err(res.json().await?))
+        Ok(Err(http::response_json(res).await?))
     }
 }
 
@@ -271,10 +271,19 @@ pub async fn create(mut req: Request, env: Env, caller: Caller) -> Result<Respon
         Err((field, message)) => return errors::invalid(&field, message),
     };
     let run_id = args.id.clone();
+    // A sub-run joins its parent's cascade before it exists (see `tree::attach`).
+    let cancel = match info.parent_run_id.clone() {
+        None => None,
+        Some(parent) => match super::tree::attach(&env, &caller.org_id, &parent, &run_id).await? {
+            Ok(cancel) => cancel,
+            Err(refused) => return Ok(refused),
+        },
+    };
     let op = Op::Create {
         info: Box::new(info),
         args,
         child_names,
+        cancel,
     };
     match call(&env, &caller.org_id, &run_id, &op).await? {
         Ok(reply) => {
@@ -302,9 +311,9 @@ pub async fn list(req: Request, env: Env, caller: Caller) -> Result<Response> {
     } else {
         format!("/runs?{query}")
     };
-    let mut res = auth::org_request(&env, &caller.org_id, Method::Get, &path, None).await?;
+    let res = auth::org_request(&env, &caller.org_id, Method::Get, &path, None).await?;
     let status = res.status_code();
-    let body: Value = res.json().await?;
+    let body: Value = http::response_json(res).await?;
     if status == 200 {
         return http::json(200, &body);
     }

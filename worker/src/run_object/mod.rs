@@ -335,8 +335,13 @@ impl RunObject {
     }
 
     async fn run_op(&self, mut req: Request) -> Result<Response> {
-        let op: Op = match req.json().await {
-            Ok(op) => op,
+        let op: Op = match req.text().await.map(|t| serde_json::from_str(&t)) {
+            Ok(Ok(op)) => op,
+            Ok(Err(e)) => {
+                return reply(Err(OpError::Internal {
+                    message: format!("bad internal request: {e}"),
+                }));
+            }
             Err(e) => {
                 return reply(Err(OpError::Internal {
                     message: format!("bad internal request: {e}"),
