@@ -7,7 +7,7 @@ CARGO_WASM := --target wasm32-unknown-unknown
 PROPTEST_CASES ?= 10000
 PROPTEST_LONG_CASES ?= 100000
 
-.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-browser typecheck fmt clean bench serve package test-package proptest-long
+.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-browser typecheck fmt clean bench serve package test-package proptest-long setup-python test-contracts test-sdk
 
 setup:
 	@bash scripts/setup.sh
@@ -29,7 +29,7 @@ serve: build
 	@bash scripts/serve.sh
 
 ## Everything CI checks.
-test: lint test-core test-wasm build typecheck test-worker test-e2e test-browser test-package
+test: lint test-core test-wasm build typecheck test-worker test-e2e test-contracts test-sdk test-browser test-package
 	@echo "make test: all layers passed"
 
 lint: setup
@@ -41,6 +41,7 @@ lint: setup
 
 test-core: setup
 	@$(ENV) PROPTEST_CASES=$(PROPTEST_CASES) cargo test -p runbrake-core --release
+	@$(ENV) cargo test -p runbrake-worker
 
 ## Property tests with many more cases than test-core (100,000: ~1 min).
 proptest-long: setup
@@ -68,6 +69,19 @@ test-worker: setup
 
 test-e2e: setup
 	@$(ENV) SKIP_WORKER_BUILD=1 node --test --test-concurrency=1 tests/e2e/*.test.mjs
+
+## The vendors' Python SDKs for tests/sdk (.tools/venv, pinned in tests/sdk/requirements.txt).
+setup-python:
+	@bash scripts/setup-python.sh
+
+## The five vendor contracts: replies vs their seeds' JSON Schemas, and 200 completion/cancel
+## races per route (needs `make build`).
+test-contracts: setup
+	@$(ENV) SKIP_WORKER_BUILD=1 node --test --test-concurrency=1 tests/contracts/*.test.mjs
+
+## The vendors' published SDKs (retab 0.0.160, extend-ai 1.20.0) against wrangler dev.
+test-sdk: setup setup-python
+	@$(ENV) SKIP_WORKER_BUILD=1 .tools/venv/bin/python -m pytest tests/sdk -q
 
 test-browser: setup
 	@$(ENV) SKIP_WORKER_BUILD=1 node --test --test-concurrency=1 tests/browser/*.test.mjs

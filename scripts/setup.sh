@@ -36,3 +36,5 @@ if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt
   touch "$stamp"
 fi
 node --version | grep -q '^v22\.' || { echo "setup: node 22 expected first on PATH, got $(node --version)" >&2; exit 1; }
+# The vendors' Python SDKs for tests/sdk (.tools/venv; PyPI only when cold, ~1 min).
+if [ "${WITH_PYTHON:-1}" = 1 ]; then bash "$ROOT/scripts/setup-python.sh"; fi

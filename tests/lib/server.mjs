@@ -2,7 +2,7 @@
 // process group with its own persistence folder, so a test can SIGINT, kill -9 and restart it
 // without touching anything else on the machine.
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { tmpdir } from "node:os";
@@ -26,12 +26,15 @@ export function freePort() {
 }
 
 /**
- * The project's wrangler.toml for a test server: the same Worker, bindings and assets, but with
- * absolute paths and no [build] section, so wrangler runs exactly what `make build` produced
- * and never rebuilds or restarts it when sources change under a running test.
- * @param {string} dir where to write it
+ * The project's wrangler.toml for a test server: the same Worker, bindings and assets, run from a
+ * private copy of what `make build` produced and with no [build] section, so the server never
+ * rebuilds, and never restarts mid-test ("503 Your worker restarted mid-request") when someone
+ * rebuilds `worker/build` or `web/dist` while a long suite runs.
+ * @param {string} dir where to write it (the server's own folder)
  */
 async function testConfig(dir) {
+  await cp(join(ROOT, "worker/build"), join(dir, "worker"), { recursive: true });
+  await cp(join(ROOT, "web/dist"), join(dir, "web"), { recursive: true });
   const text = await readFile(join(ROOT, "wrangler.toml"), "utf8");
   const lines = [];
   let inBuild = false;
@@ -41,8 +44,8 @@ async function testConfig(dir) {
   }
   const config = lines
     .join("\n")
-    .replace(/^main = ".*"$/m, `main = ${JSON.stringify(join(ROOT, "worker/build/index.js"))}`)
-    .replace(/^directory = ".*"$/m, `directory = ${JSON.stringify(join(ROOT, "web/dist"))}`);
+    .replace(/^main = ".*"$/m, `main = ${JSON.stringify(join(dir, "worker/index.js"))}`)
+    .replace(/^directory = ".*"$/m, `directory = ${JSON.stringify(join(dir, "web"))}`);
   const file = join(dir, "wrangler.toml");
   await writeFile(file, config);
   return file;
@@ -111,9 +114,15 @@ export async function startDevServer(opts = {}) {
     child.stdout?.on("data", (d) => (out += d));
     child.stderr?.on("data", (d) => (out += d));
     const exited = new Promise((_, reject) =>
-      child?.once("exit", (code) => reject(new Error(`wrangler dev exited (${code}):\n${out}`))),
+      child?.once("exit", (code) => reject(new Error(`the server exited (${code}):\n${out}`))),
     );
-    await Promise.race([waitForOk(`${url}${opts.healthPath ?? "/healthz"}`), exited]);
+    try {
+      await Promise.race([waitForOk(`${url}${opts.healthPath ?? "/healthz"}`), exited]);
+    } catch (err) {
+      // Never leave a server that did not come up running behind the test.
+      signalGroup("SIGKILL");
+      throw err;
+    }
   };
 
   const waitExit = () =>

@@ -6,6 +6,7 @@
 
 mod api;
 mod auth;
+mod bulk;
 mod clock;
 mod dialects;
 mod health;
@@ -16,6 +17,7 @@ mod origin;
 mod run_info;
 mod run_object;
 
+pub use bulk::BulkJob;
 pub use org_index::OrgIndex;
 pub use run_object::RunObject;
 

@@ -144,8 +144,9 @@ pub fn workflow_run(run: &Snapshot, ctx: &Ctx) -> Value {
     }
     m.insert("workflowVersion".to_owned(), version);
 
+    // The run's page in runbrake's dashboard, unless the creator stored the vendor's URL.
     m.entry("dashboardUrl")
-        .or_insert_with(|| json!(format!("{}/#/runs/{}", ctx.origin, st.id)));
+        .or_insert_with(|| json!(format!("{}/runs/{}", ctx.origin, st.id)));
     m.insert(
         "status".to_owned(),
         json!(Dialect::ExtendWorkflow.project_status(&st.status)),
@@ -290,7 +291,7 @@ mod tests {
         assert_eq!(r["endTime"], Value::Null);
         assert_eq!(
             r["dashboardUrl"],
-            "http://127.0.0.1:8787/#/runs/workflow_run_1"
+            "http://127.0.0.1:8787/runs/workflow_run_1"
         );
         assert_eq!(r["reviewed"], false);
     }
