@@ -32,12 +32,16 @@ const runbrake :Workerd.Worker = (
   bindings = [
     (name = "RUNS", durableObjectNamespace = "RunObject"),
     (name = "ORGS", durableObjectNamespace = "OrgIndex"),
+    (name = "BULK", durableObjectNamespace = "BulkJob"),
     (name = "ADMIN_TOKEN", fromEnvironment = "ADMIN_TOKEN"),
     (name = "ALLOWED_ORIGINS", fromEnvironment = "ALLOWED_ORIGINS"),
+    # Tests and benchmarks only (test clock, seed route); unset in any real deployment.
+    (name = "TEST_CLOCK", fromEnvironment = "TEST_CLOCK"),
   ],
   durableObjectNamespaces = [
     (className = "RunObject", uniqueKey = "runbrake-RunObject", enableSql = true),
     (className = "OrgIndex", uniqueKey = "runbrake-OrgIndex", enableSql = true),
+    (className = "BulkJob", uniqueKey = "runbrake-BulkJob", enableSql = true),
   ],
   durableObjectStorage = (localDisk = "data"),
 );

@@ -113,7 +113,8 @@ impl ChildTable {
             | Event::Cancelled { .. }
             | Event::LateCompletion { .. }
             | Event::LateFailure { .. }
-            | Event::CancelRecorded { .. } => Ok(()),
+            | Event::CancelRecorded { .. }
+            | Event::SubRunAttached { .. } => Ok(()),
         }
     }
 

@@ -140,6 +140,10 @@ pub enum Event {
     ChildrenCancelling {
         count: u64,
     },
+    /// A sub-run created after this run was attached to it (a cancel cascades to it).
+    SubRunAttached {
+        id: String,
+    },
 }
 
 impl Event {
@@ -165,6 +169,7 @@ impl Event {
             Event::ChildChanged { .. } => "child_changed",
             Event::ChildrenCancelled { .. } => "children_cancelled",
             Event::ChildrenCancelling { .. } => "children_cancelling",
+            Event::SubRunAttached { .. } => "sub_run_attached",
         }
     }
 }
@@ -232,7 +237,8 @@ pub fn init(record: &EventRecord) -> Result<RunState, EvolveError> {
         | Event::ChildrenAdded { .. }
         | Event::ChildChanged { .. }
         | Event::ChildrenCancelled { .. }
-        | Event::ChildrenCancelling { .. } => Err(EvolveError::NotCreated),
+        | Event::ChildrenCancelling { .. }
+        | Event::SubRunAttached { .. } => Err(EvolveError::NotCreated),
     }
 }
 
@@ -509,6 +515,21 @@ pub fn evolve(state: &mut RunState, record: &EventRecord) -> Result<(), EvolveEr
                 .children
                 .moved(ChildStatus::Running, ChildStatus::Cancelling, *count)
                 .ok_or(EvolveError::ChildCounts)?;
+        }
+        Event::SubRunAttached { id } => {
+            let ended = match &state.status {
+                Status::Completed | Status::Failed { .. } | Status::Rejected { .. } => true,
+                Status::Pending
+                | Status::Queued
+                | Status::Running { .. }
+                | Status::Waiting { .. }
+                | Status::Cancelling { .. }
+                | Status::Cancelled { .. } => false,
+            };
+            if ended || id.is_empty() || *id == state.id || state.sub_runs.contains(id) {
+                return Err(not_applicable(state, ev));
+            }
+            state.sub_runs.push(id.clone());
         }
     }
     state.version = record.seq;

@@ -57,7 +57,9 @@
 //! A run stores only counts of its children per bucket ([`ChildCounts`]); the items live with
 //! the caller ([`ChildTable`] in memory, a SQL table in the Worker) and follow bulk events. A
 //! cancel cancels pending children at once and moves running ones to `cancelling` (they follow
-//! the run's deadline); sub-runs get an [`Effect::CascadeCancel`].
+//! the run's deadline); sub-runs get an [`Effect::CascadeCancel`]. A sub-run created after its
+//! parent is attached first ([`command::attach_sub_run`]); under a parent whose cancel was
+//! already accepted it is cancelled in the write that creates it, so it never starts.
 //!
 //! ## Formats
 //!
@@ -97,8 +99,8 @@ pub use child_table::{ChildTable, ChildTableError};
 pub use command::children::child_move_allowed;
 pub use command::create::{create, decide_create};
 pub use command::{
-    AckCancelArgs, AddChildrenArgs, CancelArgs, CancelFingerprint, ChildrenInit, ClaimArgs,
-    Command, CommandKind, CompleteArgs, CreateArgs, Decision, FailArgs, HeartbeatArgs,
+    AckCancelArgs, AddChildrenArgs, AttachSubRunArgs, CancelArgs, CancelFingerprint, ChildrenInit,
+    ClaimArgs, Command, CommandKind, CompleteArgs, CreateArgs, Decision, FailArgs, HeartbeatArgs,
     InitialStatus, RejectArgs, ResumeArgs, UpdateChildArgs, WaitArgs, apply, decide,
 };
 pub use dialect::Dialect;
@@ -107,12 +109,12 @@ pub use error::{CommandError, EvolveError};
 pub use event::{CancelVia, Event, EventRecord, evolve, fold, init};
 pub use policy::{CancelPolicy, Grace, PolicyState};
 pub use reply::{
-    CancelOutcome, CancelReply, ChildrenReply, DeadlineAction, DeadlineReply, ExecutorOutcome,
-    ExecutorReply, Reply, RunReply,
+    AttachOutcome, CancelOutcome, CancelReply, ChildrenReply, DeadlineAction, DeadlineReply,
+    ExecutorOutcome, ExecutorReply, Reply, RunReply, SubRunCancel, SubRunReply,
 };
 pub use state::{
-    By, CancelRecord, ChildCounts, ChildStatus, LateKind, LateRecord, Lease, NewChild, RunKind,
-    RunState, Source, Status, StatusKind, Timing, WaitReason,
+    By, CancelRecord, ChildCounts, ChildStatus, LateKind, LateRecord, Lease, MAX_SUB_RUNS,
+    NewChild, RunKind, RunState, Source, Status, StatusKind, Timing, WaitReason,
 };
 pub use time::{Millis, format_rfc3339, parse_rfc3339};
 pub use view::{

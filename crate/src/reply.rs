@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::{ChildCounts, StatusKind};
+use crate::state::{By, ChildCounts, StatusKind};
 use crate::time::Millis;
 
 /// The reply to any command: one variant per command family.
@@ -20,6 +20,8 @@ pub enum Reply {
     Deadline(DeadlineReply),
     /// add_children, update_child.
     Children(ChildrenReply),
+    /// attach_sub_run.
+    SubRun(SubRunReply),
 }
 
 /// Status after a lifecycle command.
@@ -167,4 +169,46 @@ pub struct DeadlineReply {
 pub struct ChildrenReply {
     pub children: ChildCounts,
     pub version: u64,
+}
+
+/// Whether `attach_sub_run` added the sub-run or found it already attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
+#[serde(rename_all = "snake_case")]
+pub enum AttachOutcome {
+    Attached,
+    AlreadyAttached,
+}
+
+/// The cancel a sub-run attached to a cancelling or cancelled parent takes at once: the same
+/// parameters as the `cascade_cancel` effect, so applying both is one cancel (same
+/// `command_id`, same fingerprint).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
+pub struct SubRunCancel {
+    pub command_id: String,
+    /// What is left of the parent's grace (0 under a cancelled parent).
+    pub grace_ms: u64,
+    /// The parent's deadline (or now, under a cancelled parent).
+    pub deadline: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub by: By,
+}
+
+/// The parent's answer to `attach_sub_run`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "js", derive(tsify::Tsify))]
+pub struct SubRunReply {
+    pub outcome: AttachOutcome,
+    pub sub_run_id: String,
+    /// The parent's status and version after the command.
+    pub status: StatusKind,
+    pub version: u64,
+    /// How many sub-runs the parent has.
+    pub sub_runs: u64,
+    /// Set when the parent is cancelling or cancelled: the sub-run must take this cancel in the
+    /// write that creates it, so it never starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel: Option<SubRunCancel>,
 }

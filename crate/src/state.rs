@@ -30,6 +30,9 @@ pub const MAX_LEASE_MS: u64 = 24 * 60 * 60 * 1000;
 /// Distinct cancel `command_id`s remembered per run; the next new one is refused.
 pub const MAX_COMMAND_IDS: usize = 1_000;
 
+/// Sub-runs one run may have (named at creation or attached later).
+pub const MAX_SUB_RUNS: usize = 1_000;
+
 /// Children a run may count (all buckets together).
 pub const MAX_CHILDREN: u64 = 1_000_000;
 
@@ -89,6 +92,8 @@ pub enum Source {
     Dashboard,
     /// A parent run's cancel reaching its sub-run.
     Cascade,
+    /// A bulk cancel job (its id is the actor).
+    Bulk,
     /// Seed 000 route.
     RetabWorkflow,
     /// Seed 001 route.

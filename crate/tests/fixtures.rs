@@ -329,6 +329,19 @@ fn scenarios() -> Vec<Scenario> {
                 (Command::DeadlineFired, t(6_000)),
             ]),
         },
+        Scenario {
+            name: "sub_runs_attached_late",
+            create: CreateArgs {
+                sub_runs: vec!["sub_1".into()],
+                ..plain(Queued)
+            },
+            steps: vec![
+                (attach_sub_run("sub_2"), t(500)),
+                (with_id("c1"), t(1_000)),
+                (attach_sub_run("sub_3"), t(2_000)),
+                (attach_sub_run("sub_3"), t(2_500)),
+            ],
+        },
     ]
 }
 

@@ -108,3 +108,147 @@ fn time_helpers() {
     );
     assert!(js_now_ms() > T0 - 1e12);
 }
+
+// Stored documents through the binding: what JavaScript gets from `JSON.parse` of a stored run
+// or event log must read as serde_json reads the same JSON (the Worker's side).
+
+fn parse(json: &str) -> JsValue {
+    js_sys::JSON::parse(json).unwrap()
+}
+
+fn code(err: &JsValue) -> String {
+    assert!(err.is_instance_of::<js_sys::Error>());
+    js_sys::Reflect::get(err, &"code".into())
+        .unwrap()
+        .as_string()
+        .unwrap()
+}
+
+macro_rules! fixtures {
+    ($dir:literal: $($name:literal)*) => {
+        [$(($name, include_str!(concat!("fixtures/v1/", $dir, "/", $name, ".json")))),*]
+    };
+}
+
+const STATES: [(&str, &str); 13] = fixtures!("states":
+    "cancelled" "cancelling" "cancelling_due" "completed" "failed" "pending" "queued"
+    "rejected" "running" "running_expired" "running_unclaimed" "waiting_review" "waiting_sleep");
+
+const LOGS: [(&str, &str); 25] = fixtures!("logs":
+    "cancel_after_cancelled" "cancel_after_complete_long_ago" "cancel_after_complete_lost_race"
+    "cancel_during_cancelling_replayed" "cancel_then_ack" "cancel_while_waiting_on_human"
+    "cancel_with_expired_lease" "children_cascade" "claim_complete" "claim_fail"
+    "deadline_escalation" "double_cancel" "grace_zero_forced" "human_review_reject"
+    "human_review_resume_complete" "late_completion" "late_completion_after_forced"
+    "late_failure" "lease_expiry_requeue" "not_cancellable_needs_review"
+    "pending_cancelled_now" "precondition_failed" "queued_cancelled_now"
+    "running_unclaimed_complete" "sub_runs_cascade");
+
+#[wasm_bindgen_test]
+fn stored_states_read_as_serde_json_reads_them() {
+    for (name, json) in STATES {
+        let want: RunState = serde_json::from_str(json).unwrap();
+        let view = js_new_view(Ts::new_unchecked(parse(json))).unwrap();
+        assert_eq!(view.to_rust().unwrap().state, want, "{name}");
+        assert_eq!(
+            js_next_deadline(Ts::new_unchecked(parse(json))).unwrap(),
+            want.next_deadline().map(|m| m as f64),
+            "{name}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn stored_logs_fold_through_the_binding() {
+    #[derive(serde::Deserialize)]
+    struct Log {
+        events: Vec<EventRecord>,
+        final_state: RunState,
+    }
+    for (name, json) in LOGS {
+        let log: Log = serde_json::from_str(json).unwrap();
+        let events: js_sys::Array = js_sys::Reflect::get(&parse(json), &"events".into())
+            .unwrap()
+            .unchecked_into();
+        let mut state = ts(&init(log.events.first().unwrap()).unwrap());
+        let mut view = js_new_view(state.clone()).unwrap();
+        let mut table = JsChildTable::new();
+        table.apply(Ts::new_unchecked(events.get(0))).unwrap();
+        for i in 1..events.length() {
+            let record = events.get(i);
+            state = js_evolve(state, Ts::new_unchecked(record.clone())).unwrap();
+            let merged = js_merge_event(view, Ts::new_unchecked(record.clone()))
+                .unwrap()
+                .to_rust()
+                .unwrap();
+            assert_eq!(merged.status, MergeStatus::Applied, "{name} #{i}");
+            view = ts(&merged.view);
+            table.apply(Ts::new_unchecked(record)).unwrap();
+        }
+        assert_eq!(state.to_rust().unwrap(), log.final_state, "{name}");
+        assert_eq!(view.to_rust().unwrap().state, log.final_state, "{name}");
+        // A run created with counts only has no items in the table.
+        if log
+            .events
+            .iter()
+            .any(|r| matches!(r.event, Event::ChildrenAdded { .. }))
+        {
+            let counts = table.counts().unwrap().to_rust().unwrap();
+            assert_eq!(counts, log.final_state.children, "{name}");
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn arguments_that_do_not_fit_the_type_are_invalid_arguments() {
+    let s = new_run();
+    let decide = |state: JsValue, command: JsValue| {
+        js_decide(Ts::new_unchecked(state), Ts::new_unchecked(command), T0).unwrap_err()
+    };
+    for state in [
+        JsValue::UNDEFINED,
+        JsValue::NULL,
+        JsValue::from_str("queued"),
+        parse("{}"),
+    ] {
+        let err = decide(state, parse(r#"{"type":"enqueue"}"#));
+        assert_eq!(code(&err), "invalid_argument");
+    }
+    for command in [
+        r#"{"type":"explode"}"#,
+        r#"{"type":"cancel"}"#,
+        r#"{"type":"cancel","by":{"source":"somebody"}}"#,
+        r#"{"type":"claim","executor":"e","lease_id":"L","lease_ms":1.5}"#,
+        r#"{"type":"claim","executor":"e","lease_id":"L","lease_ms":-1}"#,
+    ] {
+        let err = decide(ts(&s).into(), parse(command));
+        assert_eq!(code(&err), "invalid_argument", "{command}");
+    }
+    // A member set to `undefined` is a missing one; unknown members are ignored.
+    let cancel = parse(r#"{"type":"cancel","by":{"source":"api"},"extra":1}"#);
+    js_sys::Reflect::set(&cancel, &"reason".into(), &JsValue::UNDEFINED).unwrap();
+    let d = js_decide(ts(&s), Ts::new_unchecked(cancel), T0)
+        .unwrap()
+        .to_rust()
+        .unwrap();
+    assert!(matches!(
+        d.events.first().map(|r| &r.event),
+        Some(Event::Cancelled { reason: None, .. })
+    ));
+}
+
+#[wasm_bindgen_test]
+fn refusals_carry_the_error_as_detail() {
+    let s = new_run();
+    let err = js_decide(ts(&s), ts(&Command::Enqueue), T0).unwrap_err();
+    assert_eq!(code(&err), "invalid_transition");
+    let detail = js_sys::Reflect::get(&err, &"detail".into()).unwrap();
+    let field = |k: &str| {
+        js_sys::Reflect::get(&detail, &k.into())
+            .unwrap()
+            .as_string()
+    };
+    assert_eq!(field("code").as_deref(), Some("invalid_transition"));
+    assert_eq!(field("command").as_deref(), Some("enqueue"));
+    assert_eq!(field("status").as_deref(), Some("queued"));
+}

@@ -55,6 +55,10 @@ enum Op {
         pick: usize,
         to: ChildStatus,
     },
+    /// A sub-run created after the run (a few ids, so some attaches repeat).
+    AttachSubRun {
+        n: u8,
+    },
     /// Move the clock (a little backwards sometimes).
     Tick {
         delta: i64,
@@ -106,6 +110,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => Just(Op::Deadline),
         1 => (0usize..4).prop_map(|n| Op::AddChildren { n }),
         2 => (any::<usize>(), child_status()).prop_map(|(pick, to)| Op::UpdateChild { pick, to }),
+        2 => (0u8..6).prop_map(|n| Op::AttachSubRun { n }),
         4 => prop_oneof![-2_000i64..0, 0i64..2_000, 0i64..120_000].prop_map(|delta| Op::Tick { delta }),
         1 => Just(Op::Evict),
     ]
@@ -239,6 +244,10 @@ impl Model {
             Command::AddChildren(a) => {
                 (!self.terminal() && k != K::Cancelling && !a.items.is_empty()).then_some(k)
             }
+            Command::AttachSubRun(_) => {
+                let ended = matches!(k, K::Completed | K::Failed | K::Rejected);
+                (!ended).then_some(k)
+            }
             Command::UpdateChild(a) => {
                 if self.terminal() || a.current == a.to {
                     return None;
@@ -329,6 +338,12 @@ fn check_invariants(s: &RunState, log: &[EventRecord], table: &ChildTable, now: 
         t.human_waiting_started_at.is_some(),
         s.status.wait_reason() == Some(WaitReason::HumanReview)
     );
+    // Sub-runs are distinct and never the run itself.
+    let mut subs = s.sub_runs.clone();
+    subs.sort();
+    subs.dedup();
+    assert_eq!(subs.len(), s.sub_runs.len(), "duplicate sub-run");
+    assert!(!s.sub_runs.contains(&s.id));
     // Evict: the stored form reloads to the same run.
     let json = serde_json::to_string(s).unwrap();
     assert_eq!(&serde_json::from_str::<RunState>(&json).unwrap(), s);
@@ -410,6 +425,9 @@ fn to_command(op: &Op, table: &ChildTable, next_child: &mut usize) -> Option<Com
                 lease_id: None,
             })
         }
+        Op::AttachSubRun { n } => Command::AttachSubRun(AttachSubRunArgs {
+            sub_run_id: format!("late{n}"),
+        }),
         Op::Tick { .. } | Op::Evict => return None,
     })
 }
@@ -557,6 +575,14 @@ fn run_case(
                             let expected = can_cancel(&before, &a.policy)
                                 && a.if_version.is_none_or(|v| v == before.version);
                             prop_assert_eq!(effective, expected, "{}", ctx());
+                            // An effective cancel cascades to every sub-run, attached ones too.
+                            let cascades = d
+                                .effects
+                                .iter()
+                                .filter(|e| matches!(e, Effect::CascadeCancel { .. }))
+                                .count();
+                            let expected = if effective { s.sub_runs.len() } else { 0 };
+                            prop_assert_eq!(cascades, expected, "{}", ctx());
                         }
                     }
                     Reply::Executor(r) => {
@@ -573,6 +599,27 @@ fn run_case(
                     }
                     Reply::Deadline(r) => prop_assert_eq!(r.status, s.status_kind()),
                     Reply::Children(r) => prop_assert_eq!(r.children, s.children),
+                    Reply::SubRun(r) => {
+                        prop_assert_eq!(r.status, s.status_kind());
+                        prop_assert_eq!(r.version, s.version);
+                        prop_assert_eq!(r.sub_runs, s.sub_runs.len() as u64);
+                        prop_assert!(s.sub_runs.contains(&r.sub_run_id), "{}", ctx());
+                        // A sub-run joining a run whose cancel was accepted is cancelled at
+                        // once (reply), and the cascade says so too when it is new (effect).
+                        let cancel_accepted = matches!(
+                            s.status_kind(),
+                            StatusKind::Cancelling | StatusKind::Cancelled
+                        );
+                        prop_assert_eq!(r.cancel.is_some(), cancel_accepted, "{}", ctx());
+                        let cascades = d
+                            .effects
+                            .iter()
+                            .filter(|e| matches!(e, Effect::CascadeCancel { sub_run_id, .. } if *sub_run_id == r.sub_run_id))
+                            .count();
+                        let new = r.outcome == AttachOutcome::Attached;
+                        prop_assert_eq!(cascades, usize::from(new && cancel_accepted), "{}", ctx());
+                        prop_assert_eq!(d.events.len(), usize::from(new), "{}", ctx());
+                    }
                 }
                 // UpdateIndex whenever the summary changed, with the final version.
                 let changed = before.status_kind() != s.status_kind()

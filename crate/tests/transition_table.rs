@@ -28,11 +28,12 @@ fn command(name: &str) -> Command {
         "start_child" => update_child("c1", ChildStatus::Pending, ChildStatus::Running),
         "finish_child" => update_child("c3", ChildStatus::Running, ChildStatus::Completed),
         "settle_child" => update_child("c3", ChildStatus::Cancelling, ChildStatus::Completed),
+        "attach_sub_run" => attach_sub_run("sub_late"),
         other => panic!("unknown command {other}"),
     }
 }
 
-const COMMANDS: [&str; 16] = [
+const COMMANDS: [&str; 17] = [
     "create",
     "enqueue",
     "claim",
@@ -49,6 +50,7 @@ const COMMANDS: [&str; 16] = [
     "start_child",
     "finish_child",
     "settle_child",
+    "attach_sub_run",
 ];
 
 #[rustfmt::skip]
@@ -70,6 +72,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("pending",           "start_child",    "pending"),
     ("pending",           "finish_child",   "pending"),
     ("pending",           "settle_child",   "error invalid_argument"),
+    ("pending",           "attach_sub_run", "pending attached"),
 
     ("queued",            "create",         "error already_exists"),
     ("queued",            "enqueue",        "error invalid_transition"),
@@ -87,6 +90,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("queued",            "start_child",    "queued"),
     ("queued",            "finish_child",   "queued"),
     ("queued",            "settle_child",   "error invalid_argument"),
+    ("queued",            "attach_sub_run", "queued attached"),
 
     ("running_unclaimed", "create",         "error already_exists"),
     ("running_unclaimed", "enqueue",        "error invalid_transition"),
@@ -104,6 +108,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("running_unclaimed", "start_child",    "running"),
     ("running_unclaimed", "finish_child",   "running"),
     ("running_unclaimed", "settle_child",   "error invalid_argument"),
+    ("running_unclaimed", "attach_sub_run", "running attached"),
 
     ("running",           "create",         "error already_exists"),
     ("running",           "enqueue",        "error invalid_transition"),
@@ -121,6 +126,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("running",           "start_child",    "running"),
     ("running",           "finish_child",   "running"),
     ("running",           "settle_child",   "error invalid_argument"),
+    ("running",           "attach_sub_run", "running attached"),
 
     ("running_expired",   "create",         "error already_exists"),
     ("running_expired",   "enqueue",        "error invalid_transition"),
@@ -138,6 +144,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("running_expired",   "start_child",    "running"),
     ("running_expired",   "finish_child",   "running"),
     ("running_expired",   "settle_child",   "error invalid_argument"),
+    ("running_expired",   "attach_sub_run", "running attached"),
 
     ("waiting_review",    "create",         "error already_exists"),
     ("waiting_review",    "enqueue",        "error invalid_transition"),
@@ -155,6 +162,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("waiting_review",    "start_child",    "waiting"),
     ("waiting_review",    "finish_child",   "waiting"),
     ("waiting_review",    "settle_child",   "error invalid_argument"),
+    ("waiting_review",    "attach_sub_run", "waiting attached"),
 
     ("waiting_sleep",     "create",         "error already_exists"),
     ("waiting_sleep",     "enqueue",        "error invalid_transition"),
@@ -172,6 +180,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("waiting_sleep",     "start_child",    "waiting"),
     ("waiting_sleep",     "finish_child",   "waiting"),
     ("waiting_sleep",     "settle_child",   "error invalid_argument"),
+    ("waiting_sleep",     "attach_sub_run", "waiting attached"),
 
     // cancelling: pending children were cancelled, the running one is cancelling.
     ("cancelling",        "create",         "error already_exists"),
@@ -190,6 +199,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("cancelling",        "start_child",    "error invalid_argument"),
     ("cancelling",        "finish_child",   "error invalid_argument"),
     ("cancelling",        "settle_child",   "cancelling"),
+    ("cancelling",        "attach_sub_run", "cancelling attached(cancel)"),
 
     ("cancelling_due",    "create",         "error already_exists"),
     ("cancelling_due",    "enqueue",        "error invalid_transition"),
@@ -207,6 +217,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("cancelling_due",    "start_child",    "error invalid_argument"),
     ("cancelling_due",    "finish_child",   "error invalid_argument"),
     ("cancelling_due",    "settle_child",   "cancelling"),
+    ("cancelling_due",    "attach_sub_run", "cancelling attached(cancel)"),
 
     ("completed",         "create",         "error already_exists"),
     ("completed",         "enqueue",        "error invalid_transition"),
@@ -224,6 +235,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("completed",         "start_child",    "error invalid_transition"),
     ("completed",         "finish_child",   "error invalid_transition"),
     ("completed",         "settle_child",   "error invalid_transition"),
+    ("completed",         "attach_sub_run", "error invalid_transition"),
 
     ("failed",            "create",         "error already_exists"),
     ("failed",            "enqueue",        "error invalid_transition"),
@@ -241,6 +253,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("failed",            "start_child",    "error invalid_transition"),
     ("failed",            "finish_child",   "error invalid_transition"),
     ("failed",            "settle_child",   "error invalid_transition"),
+    ("failed",            "attach_sub_run", "error invalid_transition"),
 
     ("rejected",          "create",         "error already_exists"),
     ("rejected",          "enqueue",        "error invalid_transition"),
@@ -258,6 +271,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("rejected",          "start_child",    "error invalid_transition"),
     ("rejected",          "finish_child",   "error invalid_transition"),
     ("rejected",          "settle_child",   "error invalid_transition"),
+    ("rejected",          "attach_sub_run", "error invalid_transition"),
 
     ("cancelled",         "create",         "error already_exists"),
     ("cancelled",         "enqueue",        "error invalid_transition"),
@@ -275,6 +289,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("cancelled",         "start_child",    "error invalid_transition"),
     ("cancelled",         "finish_child",   "error invalid_transition"),
     ("cancelled",         "settle_child",   "error invalid_transition"),
+    ("cancelled",         "attach_sub_run", "cancelled attached(cancel)"),
 ];
 
 #[test]

@@ -1341,6 +1341,79 @@ describe("a session against the document", () => {
     expectProblem(await act(s.runs.pending.id, "claim", {}), 400, "invalid_body", "executor");
   });
 
+  it("run trees: sub-runs attached after their parent, the cascade's outcome per node", async () => {
+    const root = await createRun("treeRoot", { kind: "generic", initial: "queued" });
+    const sub = await createRun("treeSub", { kind: "generic", initial: "queued", parent_run_id: root.id });
+    assert.equal(sub.parent_run_id, root.id);
+    const tree = await call("GET", `/api/runs/${root.id}/tree?max_depth=4&limit=10`, { key: s.userKey });
+    expectStatus(tree, 200);
+    assert.equal(tree.body.counts.total, 2);
+    expectStatus(await cancel(root.id, { command_id: `tree-${RUN}` }), 200);
+    const after = await eventually(async () => {
+      const t = await call("GET", `/api/runs/${root.id}/tree`, { key: s.userKey });
+      return t.body.all_terminal ? t : undefined;
+    }, "the cascade to reach the sub-run");
+    assert.deepEqual(after.body.nodes.map((/** @type {any} */ n) => n.outcome), ["cancelled", "cancelled"]);
+    // Under a cancelled parent a new sub-run is born cancelled; a finished parent takes none.
+    const late = await createRun("treeLate", { kind: "generic", parent_run_id: root.id });
+    assert.equal(late.status, "cancelled");
+    const events = await call("GET", `/api/runs/${root.id}/events`, { key: s.userKey });
+    assert.ok(events.body.data.some((/** @type {any} */ e) => e.event.type === "sub_run_attached"));
+    const done = await createRun("treeDone", { kind: "generic", initial: "running" });
+    expectStatus(await act(done.id, "complete", {}), 200);
+    expectProblem(await call("POST", "/api/runs", { key: s.userKey, json: { kind: "generic", parent_run_id: done.id } }), 409, "parent_ended", "parent_run_id");
+    expectProblem(await call("GET", `/api/runs/${root.id}/tree?limit=0`, { key: s.userKey }), 400, "invalid_argument", "limit");
+    expectProblem(await call("GET", `/api/runs/${root.id}/tree`, { key: s.otherOrgKey }), 404, "run_not_found");
+  });
+
+  it("bulk cancels: dry run, job, progress, items, abort, idempotency", async () => {
+    const a = await createRun("bulkA", { kind: "generic", initial: "queued", tags: [`bulk-${RUN}`] });
+    const b = await createRun("bulkB", { kind: "generic", initial: "queued", tags: [`bulk-${RUN}`] });
+    const dry = await call("POST", "/api/bulk-cancels/dry-run", {
+      key: s.userKey,
+      json: { selection: { ids: [a.id, b.id, "run_unknown"] }, reason: "bulk e2e", grace_ms: 1000, sample_size: 2 },
+    });
+    expectStatus(dry, 201);
+    assert.equal(dry.body.count, 3);
+    const byTag = await eventually(async () => {
+      const r = await call("POST", "/api/bulk-cancels/dry-run", { key: s.userKey, json: { selection: { filter: { tag: `bulk-${RUN}`, kind: "generic", created_from: 0 } } } });
+      return r.body.count === 2 ? r : undefined;
+    }, "the index to list the tagged runs");
+    expectStatus(byTag, 201);
+    const started = await call("POST", "/api/bulk-cancels", { key: s.userKey, json: { dry_run_id: dry.body.dry_run_id, concurrency: 2 }, headers: { "idempotency-key": `bulk-${RUN}` } });
+    expectStatus(started, 201);
+    const id = started.body.job.id;
+    const replay = await call("POST", "/api/bulk-cancels", { key: s.userKey, json: { dry_run_id: dry.body.dry_run_id, idempotency_key: `bulk-${RUN}` } });
+    expectStatus(replay, 200);
+    assert.equal(replay.body.job.id, id);
+    const job = await eventually(async () => {
+      const r = await call("GET", `/api/bulk-cancels/${id}`, { key: s.userKey });
+      return r.body.job.status === "completed" ? r : undefined;
+    }, "the job to complete");
+    assert.equal(job.body.job.outcomes.cancelled + job.body.job.outcomes.not_found, 3);
+    const items = await call("GET", `/api/bulk-cancels/${id}/items?limit=2&state=done`, { key: s.userKey });
+    expectStatus(items, 200);
+    assert.equal(items.body.data.length, 2);
+    expectStatus(await call("GET", `/api/bulk-cancels/${id}/items?outcome=not_found`, { key: s.userKey }), 200);
+    expectStatus(await call("POST", `/api/bulk-cancels/${id}/abort`, { key: s.userKey }), 200);
+    const list = await call("GET", "/api/bulk-cancels?limit=5", { key: s.userKey });
+    expectStatus(list, 200);
+    assert.equal(list.body.data[0].id, id);
+    // Errors, each in its documented shape.
+    const other = await call("POST", "/api/bulk-cancels", { key: s.userKey, json: { dry_run_id: byTag.body.dry_run_id, idempotency_key: `bulk-${RUN}` } });
+    expectProblem(other, 422, "idempotency_conflict");
+    expectProblem(await call("POST", "/api/bulk-cancels", { key: s.userKey, json: { dry_run_id: dry.body.dry_run_id, idempotency_key: `bulk2-${RUN}` } }), 409, "dry_run_started");
+    expectProblem(await call("POST", "/api/bulk-cancels", { key: s.userKey, json: { dry_run_id: "bdr_unknown" } }), 404, "dry_run_not_found");
+    expectProblem(await call("GET", `/api/bulk-cancels/${id}`, { key: s.otherOrgKey }), 404, "job_not_found");
+    expectProblem(await call("POST", `/api/bulk-cancels/${id}/abort`, { key: s.otherOrgKey }), 404, "job_not_found");
+    expectProblem(await call("GET", `/api/bulk-cancels/${id}/items`, { key: s.otherOrgKey }), 404, "job_not_found");
+    expectProblem(await call("GET", `/api/bulk-cancels/${id}`, { key: s.execKey }), 403, "forbidden");
+    expectProblem(await call("POST", "/api/bulk-cancels/dry-run", { key: s.userKey, json: { selection: {} } }), 400, "invalid_argument", "selection");
+    expectProblem(await call("GET", "/api/bulk-cancels?sort=x", { key: s.userKey }), 400, "invalid_argument", "sort");
+    expectProblem(await call("GET", "/api/bulk-cancels/dry-run", { key: s.userKey }), 405, "method_not_allowed");
+    expectProblem(await call("DELETE", `/api/bulk-cancels/${id}`, { key: s.userKey }), 405, "method_not_allowed");
+  });
+
   it("every operation was exercised against its schema", (t) => {
     const exercised = new Set([...coverage.keys()].map((k) => k.split(" ")[0]));
     const missing = [...operations.keys()].filter((id) => !exercised.has(id));

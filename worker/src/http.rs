@@ -162,18 +162,37 @@ impl BodyError {
 }
 
 /// Reads at most `limit` bytes. The platform accepts ~100 MB bodies, so only this protects us.
+/// A declared length over the limit is refused unread; a body without one (chunked) is read
+/// piece by piece and refused as soon as it passes the limit, never buffered whole first.
 pub async fn read_body(req: &mut Request, limit: usize) -> std::result::Result<Vec<u8>, BodyError> {
-    if let Ok(Some(len)) = req.headers().get("content-length")
-        && len.trim().parse::<usize>().is_ok_and(|n| n > limit)
-    {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|len| len.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
         return Err(BodyError::TooLarge { limit });
     }
-    let bytes = req.bytes().await.map_err(|e| BodyError::Malformed {
+    let unreadable = |e: worker::Error| BodyError::Malformed {
         message: format!("could not read the body: {e}"),
         field: None,
-    })?;
-    if bytes.len() > limit {
-        return Err(BodyError::TooLarge { limit });
+    };
+    if declared.is_some() || req.inner().body().is_none() {
+        let bytes = req.bytes().await.map_err(unreadable)?;
+        return if bytes.len() > limit {
+            Err(BodyError::TooLarge { limit })
+        } else {
+            Ok(bytes)
+        };
+    }
+    let mut stream = req.stream().map_err(unreadable)?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+        bytes.extend_from_slice(&chunk.map_err(unreadable)?);
+        if bytes.len() > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
     }
     Ok(bytes)
 }

@@ -2,5 +2,6 @@ declare namespace Cloudflare {
   interface Env {
     RUNS: DurableObjectNamespace;
     ORGS: DurableObjectNamespace;
+    BULK: DurableObjectNamespace;
   }
 }

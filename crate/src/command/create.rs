@@ -9,7 +9,9 @@ use super::{Builder, Decision};
 use crate::error::CommandError;
 use crate::event::{Event, EventRecord, init};
 use crate::reply::{Reply, RunReply};
-use crate::state::{ChildCounts, MAX_CHILDREN, MAX_GRACE_MS, NewChild, RunKind, RunState, Status};
+use crate::state::{
+    ChildCounts, MAX_CHILDREN, MAX_GRACE_MS, MAX_SUB_RUNS, NewChild, RunKind, RunState, Status,
+};
 use crate::time::Millis;
 
 /// The status a run starts in. `running` means running without an executor claim.
@@ -63,6 +65,12 @@ pub fn create(args: &CreateArgs, now: Millis) -> Result<(RunState, Decision), Co
         return Err(CommandError::invalid(
             "default_grace_ms",
             format!("must be at most {MAX_GRACE_MS}"),
+        ));
+    }
+    if args.sub_runs.len() > MAX_SUB_RUNS {
+        return Err(CommandError::invalid(
+            "sub_runs",
+            format!("at most {MAX_SUB_RUNS}"),
         ));
     }
     let unique: BTreeSet<&str> = args.sub_runs.iter().map(String::as_str).collect();

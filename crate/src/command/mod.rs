@@ -2,6 +2,7 @@
 //! the state and returns a [`Decision`] or a [`CommandError`], and never mutates anything.
 
 pub mod ack_cancel;
+pub mod attach_sub_run;
 pub mod cancel;
 pub mod children;
 pub mod claim;
@@ -26,6 +27,7 @@ use crate::state::{ChildStatus, Lease, MAX_LEASE_MS, RunState, Status, StatusKin
 use crate::time::Millis;
 
 pub use ack_cancel::AckCancelArgs;
+pub use attach_sub_run::AttachSubRunArgs;
 pub use cancel::{CancelArgs, CancelFingerprint};
 pub use children::{AddChildrenArgs, UpdateChildArgs};
 pub use claim::ClaimArgs;
@@ -58,6 +60,8 @@ pub enum Command {
     DeadlineFired,
     AddChildren(AddChildrenArgs),
     UpdateChild(UpdateChildArgs),
+    /// A sub-run created after this run joins its cascade (see [`attach_sub_run`]).
+    AttachSubRun(AttachSubRunArgs),
 }
 
 /// The name of a command, for errors and logs.
@@ -79,6 +83,7 @@ pub enum CommandKind {
     DeadlineFired,
     AddChildren,
     UpdateChild,
+    AttachSubRun,
 }
 
 impl CommandKind {
@@ -98,6 +103,7 @@ impl CommandKind {
             CommandKind::DeadlineFired => "deadline_fired",
             CommandKind::AddChildren => "add_children",
             CommandKind::UpdateChild => "update_child",
+            CommandKind::AttachSubRun => "attach_sub_run",
         }
     }
 }
@@ -119,6 +125,7 @@ impl Command {
             Command::DeadlineFired => CommandKind::DeadlineFired,
             Command::AddChildren(_) => CommandKind::AddChildren,
             Command::UpdateChild(_) => CommandKind::UpdateChild,
+            Command::AttachSubRun(_) => CommandKind::AttachSubRun,
         }
     }
 }
@@ -178,6 +185,7 @@ fn decide_next(
         Command::DeadlineFired => deadline::decide_deadline_fired(state, now),
         Command::AddChildren(a) => children::decide_add_children(state, a, now),
         Command::UpdateChild(a) => children::decide_update_child(state, a, now),
+        Command::AttachSubRun(a) => attach_sub_run::decide_attach_sub_run(state, a, now),
     }
     .map(|b| b.finish())
 }

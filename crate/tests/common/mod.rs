@@ -107,6 +107,12 @@ pub fn update_child(id: &str, current: ChildStatus, to: ChildStatus) -> Command 
     })
 }
 
+pub fn attach_sub_run(id: &str) -> Command {
+    Command::AttachSubRun(AttachSubRunArgs {
+        sub_run_id: id.into(),
+    })
+}
+
 pub fn add_children(n: usize) -> Command {
     Command::AddChildren(AddChildrenArgs {
         items: (0..n)
@@ -221,6 +227,15 @@ pub fn describe(result: &Result<Decision, CommandError>, state_after: StatusKind
                         DeadlineAction::Nothing => "nothing",
                         DeadlineAction::CancelForced => "cancel_forced",
                         DeadlineAction::LeaseExpired => "lease_expired",
+                    }
+                    .to_string(),
+                ),
+                Reply::SubRun(r) => Some(
+                    match (r.outcome, r.cancel.is_some()) {
+                        (AttachOutcome::Attached, false) => "attached",
+                        (AttachOutcome::Attached, true) => "attached(cancel)",
+                        (AttachOutcome::AlreadyAttached, false) => "already_attached",
+                        (AttachOutcome::AlreadyAttached, true) => "already_attached(cancel)",
                     }
                     .to_string(),
                 ),

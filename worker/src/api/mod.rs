@@ -1,10 +1,12 @@
 //! The native API under `/api`: JSON in, JSON out, problem+json errors.
 
 mod admin;
+mod bulk;
 mod errors;
 mod executor;
 mod runs;
 mod streams;
+mod tree;
 pub mod view;
 
 use worker::{Env, Method, Request, Response, Result};
@@ -20,6 +22,7 @@ pub async fn handle(req: Request, env: &Env, path: &str) -> Result<Response> {
     let segments: Vec<&str> = path.trim_start_matches("/api/").split('/').collect();
     let method = req.method();
     match segments.as_slice() {
+        ["admin", "test-seed"] => bulk::seed(req, env).await,
         ["admin", rest @ ..] => admin::handle(req, env, rest).await,
         ["me"] => match method {
             Method::Get => with_caller(req, env, None, |_, _, caller| async move {
@@ -51,6 +54,10 @@ pub async fn handle(req: Request, env: &Env, path: &str) -> Result<Response> {
             Method::Get => with_caller(req, env, None, runs::list).await,
             _ => crate::http::method_not_allowed(&["GET", "POST"]),
         },
+        ["bulk-cancels", rest @ ..] => {
+            let rest: Vec<String> = rest.iter().map(|s| (*s).to_owned()).collect();
+            bulk_route(req, env, rest).await
+        }
         ["runs", id, rest @ ..] => {
             if !ids::is_valid_id(id) {
                 // Same answer as an unknown run: malformed ids reveal nothing either.
@@ -73,6 +80,9 @@ async fn run_route(req: Request, env: &Env, id: String, rest: Vec<String>) -> Re
         [] if get => with_caller(req, env, None, move |r, e, c| runs::get(r, e, c, id)).await,
         ["events"] if get => {
             with_caller(req, env, None, move |r, e, c| runs::events(r, e, c, id)).await
+        }
+        ["tree"] if get => {
+            with_caller(req, env, None, move |r, e, c| tree::tree(r, e, c, id)).await
         }
         ["children"] if get => {
             with_caller(req, env, None, move |r, e, c| runs::children(r, e, c, id)).await
@@ -111,13 +121,48 @@ async fn run_route(req: Request, env: &Env, id: String, rest: Vec<String>) -> Re
             })
             .await
         }
-        [] | ["events" | "cancellations" | "watch" | "executor", ..] => {
-            crate::http::method_not_allowed(&["GET"])
-        }
+        []
+        | [
+            "events" | "tree" | "cancellations" | "watch" | "executor",
+            ..,
+        ] => crate::http::method_not_allowed(&["GET"]),
         ["children"] => crate::http::method_not_allowed(&["GET", "POST"]),
         ["cancel" | "reject"] | ["children", _] => crate::http::method_not_allowed(&["POST"]),
         [action] if executor::is_action(action) => crate::http::method_not_allowed(&["POST"]),
         _ => crate::http::not_found(),
+    }
+}
+
+/// `/api/bulk-cancels…`: user keys only.
+async fn bulk_route(req: Request, env: &Env, rest: Vec<String>) -> Result<Response> {
+    let method = req.method();
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let user = Some(Role::User);
+    match (rest.as_slice(), method) {
+        ([], Method::Get) => with_caller(req, env, user, bulk::list).await,
+        ([], Method::Post) => with_caller(req, env, user, bulk::start).await,
+        (["dry-run"], Method::Post) => with_caller(req, env, user, bulk::dry_run).await,
+        ([job, tail @ ..], method) if *job != "dry-run" && ids::is_valid_id(job) => {
+            let job = (*job).to_owned();
+            match (tail, method) {
+                ([], Method::Get) => {
+                    with_caller(req, env, user, move |r, e, c| bulk::get(r, e, c, job)).await
+                }
+                (["abort"], Method::Post) => {
+                    with_caller(req, env, user, move |r, e, c| bulk::abort(r, e, c, job)).await
+                }
+                (["items"], Method::Get) => {
+                    with_caller(req, env, user, move |r, e, c| bulk::items(r, e, c, job)).await
+                }
+                ([], _) | (["items"], _) => crate::http::method_not_allowed(&["GET"]),
+                (["abort"], _) => crate::http::method_not_allowed(&["POST"]),
+                _ => crate::http::not_found(),
+            }
+        }
+        ([], _) => crate::http::method_not_allowed(&["GET", "POST"]),
+        (["dry-run"], _) => crate::http::method_not_allowed(&["POST"]),
+        // Same answer as an unknown job: a malformed id reveals nothing either.
+        ([_, ..], _) => crate::http::problem(404, "job_not_found", "No such bulk cancel job"),
     }
 }
 

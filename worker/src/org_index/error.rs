@@ -44,6 +44,11 @@ impl ApiError {
         }
     }
 
+    /// A refusal with a code of its own (the bulk routes tell the Worker which problem it is).
+    pub fn coded(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(status, code, message)
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(404, "not_found", message)
     }

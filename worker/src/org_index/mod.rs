@@ -21,12 +21,14 @@
 //! | `GET /runs?filters&limit&cursor&order` | 200 `{data, next_cursor, counts}` |
 //! | `GET /runs/count?filters` | 200 `{count}` |
 //! | `GET /watch?after_seq=N` (`Upgrade: websocket`) | 101 |
+//! | `/bulk/...` | bulk cancel dry runs and jobs (see [`bulk`]) |
 //!
 //! Watchers: on connect, if `after_seq` is given, every retained change after it
 //! (`{"type":"run","seq","run"}`, in order) or `{"type":"resync","seq"}` when some are gone; then
 //! `{"type":"hello","seq":<latest>}`; then one `run` message per applied summary. `"ping"` gets
 //! `{"type":"pong","seq"}`; any other message closes the socket with 1003.
 
+mod bulk;
 mod error;
 mod fields;
 mod keys;
@@ -439,6 +441,30 @@ impl OrgIndex {
                 Method::Get => self.watch(&req, query_pairs(&req)?),
                 _ => Err(ApiError::method_not_allowed("GET").into()),
             },
+            ["bulk", "dry-runs"] => match method {
+                Method::Post => self.bulk_freeze(&read_body(&mut req).await?).await,
+                _ => Err(ApiError::method_not_allowed("POST").into()),
+            },
+            ["bulk", "dry-runs", id, "selection"] => match method {
+                Method::Get => json_value(
+                    200,
+                    &bulk::selection_page(&self.sql(), id, &query_pairs(&req)?)?,
+                ),
+                Method::Delete => json_value(200, &bulk::drop_selection(&self.sql(), id)?),
+                _ => Err(ApiError::method_not_allowed("GET, DELETE").into()),
+            },
+            ["bulk", "jobs"] => match method {
+                Method::Post => {
+                    let body = read_body(&mut req).await?;
+                    let sql = self.sql();
+                    let job = transaction_sync(&self.state.storage(), || {
+                        Ok(bulk::record_job(&sql, &body))
+                    })??;
+                    json_value(if job.created { 201 } else { 200 }, &job)
+                }
+                Method::Get => json_value(200, &bulk::list_jobs(&self.sql(), &query_pairs(&req)?)?),
+                _ => Err(ApiError::method_not_allowed("GET, POST").into()),
+            },
             _ => Err(ApiError::not_found("no such route").into()),
         }
     }
@@ -645,6 +671,42 @@ impl OrgIndex {
         json_value(200, &json!({ "count": count }))
     }
 
+    /// Freezes a bulk selection in one transaction (validated first), then answers with the
+    /// count and a sample, and makes sure the alarm purges it once it expires.
+    async fn bulk_freeze(&self, body: &str) -> Outcome {
+        let (req, plan) = bulk::parse_freeze(body)?;
+        let sql = self.sql();
+        let count =
+            match transaction_sync(&self.state.storage(), || bulk::freeze(&sql, &req, &plan)) {
+                Ok(n) => n,
+                Err(e) => {
+                    return Err(match bulk::too_large(&e) {
+                        Some(api) => api.into(),
+                        None => e.into(),
+                    });
+                }
+            };
+        let reply = bulk::reply(&sql, req, count)?;
+        self.schedule_purge().await?;
+        json_value(201, &reply)
+    }
+
+    /// Moves the alarm earlier when a bulk dry run must be purged before it would fire.
+    async fn schedule_purge(&self) -> Result<()> {
+        let now = crate::clock::now();
+        let Some(at) = bulk::next_purge(&self.sql(), now)? else {
+            return Ok(());
+        };
+        let storage = self.state.storage();
+        let wall = crate::clock::to_wall(at);
+        let current = storage.get_alarm().await?;
+        if current.is_some_and(|c| u64::try_from(c).is_ok_and(|c| c <= wall)) {
+            return Ok(());
+        }
+        let offset = i64::try_from(at.saturating_sub(now)).unwrap_or(i64::MAX);
+        storage.set_alarm(offset).await
+    }
+
     fn watch(&self, req: &Request, pairs: Vec<(String, String)>) -> Outcome {
         let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
         if !upgrade.eq_ignore_ascii_case("websocket") {
@@ -700,11 +762,21 @@ impl DurableObject for OrgIndex {
         }
     }
 
-    /// Nothing schedules an alarm today; if one fires, it prunes the change log.
+    /// Purges expired bulk dry runs (the only thing that schedules it) and prunes the change
+    /// log.
     async fn alarm(&self) -> Result<Response> {
         let sql = self.sql();
         if let Err(e) = latest_change(&sql).and_then(|latest| prune(&sql, latest)) {
             console_error!("org_index: alarm: {e}");
+        }
+        let now = crate::clock::now();
+        match bulk::purge(&sql, now) {
+            Ok(Some(at)) => {
+                let offset = i64::try_from(at.saturating_sub(now)).unwrap_or(i64::MAX);
+                self.state.storage().set_alarm(offset.max(1)).await?;
+            }
+            Ok(None) => {}
+            Err(e) => console_error!("org_index: bulk purge: {e}"),
         }
         Response::empty()
     }

@@ -62,6 +62,34 @@ pub const STATEMENTS: &[&str] = &[
         run_id TEXT NOT NULL,
         summary TEXT NOT NULL
     )",
+    // Bulk cancel dry runs: the selection frozen at dry-run time (kept until the job has copied
+    // it, or until it expires), and the jobs started from them (idempotency keys are unique).
+    "CREATE TABLE IF NOT EXISTS bulk_dry_runs (
+        dry_run_id TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        created_by TEXT,
+        job_id TEXT
+    )",
+    "CREATE INDEX IF NOT EXISTS bulk_dry_runs_by_expiry ON bulk_dry_runs (expires_at)",
+    // Appended in scan order (rowid), so freezing 100,000 ids never reorders a b-tree.
+    "CREATE TABLE IF NOT EXISTS bulk_selection (
+        seq INTEGER PRIMARY KEY,
+        dry_run_id TEXT NOT NULL,
+        run_id TEXT NOT NULL
+    )",
+    "CREATE INDEX IF NOT EXISTS bulk_selection_by_dry_run ON bulk_selection (dry_run_id, seq)",
+    "CREATE TABLE IF NOT EXISTS bulk_jobs (
+        job_id TEXT PRIMARY KEY,
+        dry_run_id TEXT NOT NULL,
+        idempotency_key TEXT UNIQUE,
+        count INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        created_by TEXT
+    )",
+    "CREATE INDEX IF NOT EXISTS bulk_jobs_by_created ON bulk_jobs (created_at, job_id)",
 ];
 
 #[cfg(test)]
