@@ -15,7 +15,8 @@ setup:
 build-worker: setup
 	@$(ENV) bash scripts/build-worker.sh
 
-build-web: setup
+## The dashboard imports the core's Wasm package (crate/pkg/web), so it is built first.
+build-web: package
 	@$(ENV) vite build web --logLevel warn
 
 build: build-worker build-web
@@ -60,7 +61,7 @@ test-wasm: setup
 	@$(ENV) CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	  cargo test -p runbrake-core $(CARGO_WASM) --features js
 
-typecheck: setup
+typecheck: package
 	@$(ENV) tsc -p web/tsconfig.json && tsc -p tests/tsconfig.json
 
 ## Worker behaviour inside workerd (needs `make build`).
