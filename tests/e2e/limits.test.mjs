@@ -32,15 +32,22 @@ function chunked(/** @type {number} */ bytes) {
 describe("body limits the service enforces itself", () => {
   it("refuses a chunked body past the limit, reading no further, and changes nothing", async () => {
     const run = await createRun(server.url, org);
+    // The server answers 413 as soon as the limit is passed and stops reading; a client still
+    // sending may see that answer or, if the connection closes under it, a failed request.
+    // Either way the body is refused, and nothing changes.
     const res = await fetch(`${server.url}/api/runs/${run.id}/cancel`, {
       method: "POST",
       headers: { authorization: `Bearer ${org.user}`, "content-type": "application/json" },
       body: chunked(10 * 1024 * 1024),
       // @ts-expect-error node's fetch needs this for streamed request bodies
       duplex: "half",
-    });
-    assert.equal(res.status, 413);
-    assert.equal((await res.json()).code, "payload_too_large");
+    }).catch((/** @type {Error} */ err) => err);
+    if (res instanceof Response) {
+      assert.equal(res.status, 413);
+      assert.equal((await res.json()).code, "payload_too_large");
+    } else {
+      assert.match(String(res.message), /fetch failed/);
+    }
     const after = await call(server.url, `/api/runs/${run.id}`, { key: org.user });
     assert.equal(after.body.run.status, "queued");
   });
