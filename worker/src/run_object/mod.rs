@@ -7,6 +7,7 @@
 //! other objects (the organisation index, sub-run cascades) goes through the outbox and the
 //! alarm, after the commit, and is retried until it lands.
 
+mod mutant;
 pub mod protocol;
 pub mod store;
 mod stream;
@@ -348,7 +349,7 @@ impl RunObject {
                 }));
             }
         };
-        let result = self.handle(op, clock::now());
+        let result = mutant::handle(self, op).await; // RACE_MUTANT: tests only (mutant.rs)
         if let Ok(r) = &result {
             self.deliver_after_commit(&r.run.info.org_id);
             self.ensure_alarm(self.alarm_due(Some(&r.run.state))?)
