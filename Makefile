@@ -6,6 +6,8 @@ CARGO_WASM := --target wasm32-unknown-unknown
 # Bounded for `make test`; `make proptest-long` runs many more.
 PROPTEST_CASES ?= 10000
 PROPTEST_LONG_CASES ?= 100000
+# T3 await-point interleavings (crate/tests/interleavings.rs) in proptest-long: the plan's N tier.
+INTERLEAVINGS_LONG_CASES ?= 1000000
 
 .PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-browser typecheck fmt clean bench serve package test-package proptest-long setup-python test-contracts test-sdk
 
@@ -44,9 +46,10 @@ test-core: setup
 	@$(ENV) PROPTEST_CASES=$(PROPTEST_CASES) cargo test -p runbrake-core --release
 	@$(ENV) cargo test -p runbrake-worker
 
-## Property tests with many more cases than test-core (100,000: ~1 min).
+## Property tests with many more cases than test-core (100,000: ~1 min; T3's 1,000,000 interleavings: ~2 min).
 proptest-long: setup
 	@$(ENV) PROPTEST_CASES=$(PROPTEST_LONG_CASES) cargo test -p runbrake-core --release --test properties
+	@$(ENV) PROPTEST_CASES=$(INTERLEAVINGS_LONG_CASES) cargo test -p runbrake-core --release --test interleavings -- --nocapture
 
 ## The core's npm package: crate/pkg/ and dist/runbrake-core-<version>.tgz.
 package: setup
