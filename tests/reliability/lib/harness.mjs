@@ -35,12 +35,13 @@ const LIFECYCLE_EVENTS = new Set([
 /**
  * A test server (wrangler dev, test clock on unless `testClock: false`) and a client that remembers
  * every status ≥ 500.
- * @param {{vars?: Record<string, string>, name?: string, testClock?: boolean}} [o]
+ * `selfHosted`: bare workerd (`make serve`) instead of `wrangler dev`.
+ * @param {{vars?: Record<string, string>, name?: string, testClock?: boolean, selfHosted?: boolean}} [o]
  */
 export async function startReliabilityServer(o = {}) {
   const admin = adminToken();
   const clock = o.testClock === false ? {} : { TEST_CLOCK: "1" };
-  const server = await startDevServer({ vars: { ADMIN_TOKEN: admin, ...clock, ...o.vars } });
+  const server = await startDevServer({ vars: { ADMIN_TOKEN: admin, ...clock, ...o.vars }, selfHosted: o.selfHosted });
   /** @type {string[]} */
   const serverErrors = [];
   let requests = 0;
@@ -59,8 +60,19 @@ export async function startReliabilityServer(o = {}) {
      */
     async call(path, opts = {}) {
       requests++;
-      const res = await call(server.url, path, opts);
-      if (res.status >= 500) serverErrors.push(`${opts.method ?? (opts.body === undefined ? "GET" : "POST")} ${path} → ${res.status} ${res.text.slice(0, 300)}`);
+      const method = opts.method ?? (opts.body === undefined ? "GET" : "POST");
+      /** @type {Reply} */
+      let res;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          res = await call(server.url, path, opts);
+          break;
+        } catch (err) {
+          // A pooled connection to a server killed and restarted by the test: reads are safe to resend.
+          if (method !== "GET" || attempt >= 3) throw err;
+        }
+      }
+      if (res.status >= 500) serverErrors.push(`${method} ${path} → ${res.status} ${res.text.slice(0, 300)}`);
       return res;
     },
     /** @param {string} [name] @returns {Promise<Org>} */
