@@ -9,7 +9,7 @@ PROPTEST_LONG_CASES ?= 100000
 # T3 await-point interleavings (crate/tests/interleavings.rs) in proptest-long: the plan's N tier.
 INTERLEAVINGS_LONG_CASES ?= 1000000
 
-.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-browser typecheck fmt clean bench serve package test-package proptest-long setup-python test-contracts test-sdk
+.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-reliability reliability test-browser typecheck fmt clean bench serve package test-package proptest-long setup-python test-contracts test-sdk
 
 setup:
 	@bash scripts/setup.sh
@@ -32,7 +32,7 @@ serve: build
 	@bash scripts/serve.sh
 
 ## Everything CI checks.
-test: lint test-core test-wasm build typecheck test-worker test-e2e test-contracts test-sdk test-browser test-package
+test: lint test-core test-wasm build typecheck test-worker test-e2e test-reliability test-contracts test-sdk test-browser test-package
 	@echo "make test: all layers passed"
 
 lint: setup
@@ -73,6 +73,21 @@ test-worker: setup
 
 test-e2e: setup
 	@$(ENV) SKIP_WORKER_BUILD=1 node --test --test-concurrency=1 tests/e2e/*.test.mjs
+
+## RELIABILITY.md's black-box tests T4–T11 and the race tests' mutation check (tests/reliability/),
+## CI sizes; each writes its figures to tests/output/reliability/ (needs `make build`).
+test-reliability: setup
+	@$(ENV) SKIP_WORKER_BUILD=1 node --test --test-concurrency=1 tests/reliability/*.test.mjs
+	@$(ENV) node tests/reliability/vitest.mjs
+
+## The same at the plan's N sizes, then every figure in tests/output/reliability/ against its
+## target (also written to tests/output/reliability/report.md).
+reliability: build
+	@status=0; \
+	$(ENV) RELIABILITY_TIER=long SKIP_WORKER_BUILD=1 node --test --test-concurrency=1 tests/reliability/*.test.mjs || status=$$?; \
+	$(ENV) RELIABILITY_TIER=long node tests/reliability/vitest.mjs || status=$$?; \
+	$(ENV) node tests/reliability/report.mjs; \
+	exit $$status
 
 ## The vendors' Python SDKs for tests/sdk (.tools/venv, pinned in tests/sdk/requirements.txt).
 setup-python:

@@ -208,7 +208,7 @@ async function audit(ops) {
     const acks = tally("ack");
     const acked = log.filter((e) => e.event.type === "cancelled" && e.event.via === "ack").length;
     bounded("ack-cancel", acked, acks);
-    for (const cmd of new Set(mine.map((o) => o.cmd).filter(Boolean))) {
+    for (const cmd of new Set(mine.flatMap((o) => (o.cmd ? [o.cmd] : [])))) {
       const t = tally("cancel", (o) => o.cmd === cmd);
       const receipts = log.filter((e) => e.event.type === "cancel_recorded" && e.event.command_id === cmd);
       const effects = log.filter((e) => (e.event.type === "cancel_requested" || e.event.type === "cancelled") && e.event.command_id === cmd);

@@ -40,6 +40,7 @@ const LIFECYCLE_EVENTS = new Set([
  */
 export async function startReliabilityServer(o = {}) {
   const admin = adminToken();
+  /** @type {Record<string, string>} */
   const clock = o.testClock === false ? {} : { TEST_CLOCK: "1" };
   const server = await startDevServer({ vars: { ADMIN_TOKEN: admin, ...clock, ...o.vars }, selfHosted: o.selfHosted });
   /** @type {string[]} */
