@@ -143,7 +143,7 @@ async function act(id, action, body, key = org.executor) {
 /** The first half of a run's random path: the executor claims it and works. @param {string} id */
 async function firstHalf(id) {
   const lease = await claim(ctx.url, org, id, 3_600_000);
-  await act(id, "heartbeat", { lease_id: lease });
+  await act(id, "heartbeat", { lease_id: lease, lease_ms: 3_600_000 });
   if (Math.random() < 0.5) {
     await act(id, "wait", { lease_id: lease, reason: "sleep" });
     const resumed = await act(id, "resume", { executor: "t11-exec", lease_ms: 3_600_000 });
@@ -163,14 +163,14 @@ async function leaseOf(id) {
  * @param {string} id @param {string} lease
  */
 async function secondHalf(id, lease) {
-  await act(id, "heartbeat", { lease_id: lease });
+  await act(id, "heartbeat", { lease_id: lease, lease_ms: 3_600_000 });
   const path = Math.floor(Math.random() * 5);
   if (path === 0) await act(id, "complete", { lease_id: lease, output: { pages: 3 } });
   else if (path === 1) await act(id, "fail", { lease_id: lease, message: "OCR failed", code: "OCR" });
   else if (path === 2) await act(id, "cancel", { command_id: `t11-${id}`, grace_ms: 0 }, org.user);
   else {
     await act(id, "cancel", { command_id: `t11-${id}`, grace_ms: 60_000 }, org.user);
-    await act(id, "heartbeat", { lease_id: lease });
+    await act(id, "heartbeat", { lease_id: lease, lease_ms: 3_600_000 });
     if (path === 3) await act(id, "ack-cancel", { lease_id: lease });
     else await act(id, "complete", { lease_id: lease });
   }

@@ -130,7 +130,7 @@ async function client(round, client, dead, ops, started = () => {}) {
     // The executor works and heartbeats a few times.
     let beating = true;
     for (let beats = 1 + Math.floor(Math.random() * 8); beats > 0 && beating && !dead(); beats--) {
-      const beat = await op("heartbeat", `/api/runs/${run}/heartbeat`, org.executor, { run, lease, body: { lease_id: lease } });
+      const beat = await op("heartbeat", `/api/runs/${run}/heartbeat`, org.executor, { run, lease, body: { lease_id: lease, lease_ms: 600_000 } });
       beating = beat.cls === "ok";
     }
     if (!beating || dead()) continue;
