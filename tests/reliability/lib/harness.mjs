@@ -199,7 +199,7 @@ export function logViolations(log) {
   return bad;
 }
 
-/** The status the last lifecycle event of a log leaves a run in (terminal events only). @param {EventRecord[]} log */
+/** The type of the first terminal event of a log (undefined while the run lives). @param {EventRecord[]} log */
 export function firstTerminal(log) {
   return log.find((e) => TERMINAL_EVENTS.has(e.event.type))?.event.type;
 }
