@@ -41,11 +41,15 @@ pub struct Caller {
     pub role: Role,
 }
 
-/// Why a request is not authenticated; each route family renders it in its own shape.
+/// Why a request is not let in; each route family renders it in its own shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthError {
     Missing,
     Invalid,
+    /// A good key over its rate limit (see `rate_limit`): 429 with `Retry-After`.
+    RateLimited {
+        retry_after_s: u64,
+    },
 }
 
 impl AuthError {
@@ -55,6 +59,9 @@ impl AuthError {
                 "Missing API key: send `Authorization: Bearer <key>` or `Api-Key: <key>`"
             }
             AuthError::Invalid => "Invalid or revoked API key",
+            AuthError::RateLimited { .. } => {
+                "Too many requests with this API key; retry after the time in Retry-After"
+            }
         }
     }
 }
@@ -136,8 +143,20 @@ struct AuthReply {
     role: Role,
 }
 
-/// Checks the presented key against its organisation's index.
+/// Checks the presented key against its organisation's index, then counts the request against
+/// the key's rate limit.
 pub async fn authenticate(headers: &Headers, env: &Env) -> Result<Caller, AuthError> {
+    let caller = verify(headers, env).await?;
+    crate::rate_limit::check(env, &caller.key_id)
+        .map_err(|retry_after_s| AuthError::RateLimited { retry_after_s })?;
+    Ok(caller)
+}
+
+/// Finds the key by its SHA-256 hash: in this isolate's cache, else in the organisation's index
+/// (`SELECT … WHERE hash = ?`). Both are lookups keyed by the hash of what the caller sent, never
+/// comparisons against a stored secret, so their timing can reveal at most something about the
+/// hash of the caller's own input (a one-way function of it), not about any real key.
+async fn verify(headers: &Headers, env: &Env) -> Result<Caller, AuthError> {
     let key = presented_key(headers).ok_or(AuthError::Missing)?;
     let org_id = org_of_key(&key).ok_or(AuthError::Invalid)?.to_owned();
     let hash = hash_hex(&key);
@@ -192,14 +211,34 @@ fn admin_token(env: &Env) -> Option<String> {
         .filter(|t| t.len() >= 16)
 }
 
-/// The admin token, compared hash-to-hash in constant time (equal lengths, no early exit).
+/// The admin token, compared hash-to-hash in constant time (see [`secrets_match`]).
 pub fn is_admin(headers: &Headers, env: &Env) -> bool {
     let (Some(expected), Some(given)) = (admin_token(env), presented_key(headers)) else {
         return false;
     };
-    let a = Sha256::digest(expected.as_bytes());
-    let b = Sha256::digest(given.as_bytes());
-    a.ct_eq(&b).into()
+    secrets_match(&expected, &given)
+}
+
+/// Whether a presented secret is the expected one. Both are hashed first (SHA-256), so the
+/// comparison always runs over 32 bytes whatever either length is, and those bytes are compared
+/// by [`digests_match`], which has no early exit.
+pub fn secrets_match(expected: &str, given: &str) -> bool {
+    digests_match(
+        &Sha256::digest(expected.as_bytes()).into(),
+        &Sha256::digest(given.as_bytes()).into(),
+    )
+}
+
+/// Two SHA-256 digests compared in constant time: every byte pair is XORed into one accumulator
+/// (no branch on the data, no early exit) and the accumulator is tested with `subtle`.
+pub fn digests_match(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    let diff = xor_fold(a.iter().copied().zip(b.iter().copied()));
+    diff.ct_eq(&0u8).into()
+}
+
+/// ORs together the XOR of every pair, reading all of them whatever they hold.
+fn xor_fold(pairs: impl Iterator<Item = (u8, u8)>) -> u8 {
+    pairs.fold(0u8, |acc, (x, y)| std::hint::black_box(acc | (x ^ y)))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -260,6 +299,105 @@ mod tests {
         assert_eq!(org_of_key("rbk_org_abc.short"), None);
         assert_eq!(org_of_key("sk_live_whatever"), None);
         assert_eq!(org_of_key(&key.replace("org_abc", "org_../x")), None);
+    }
+
+    /// Counts how many byte pairs a comparison reads.
+    struct Counting<I> {
+        inner: I,
+        read: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+
+    impl<I: Iterator<Item = (u8, u8)>> Iterator for Counting<I> {
+        type Item = (u8, u8);
+        fn next(&mut self) -> Option<(u8, u8)> {
+            let item = self.inner.next();
+            if item.is_some() {
+                self.read.set(self.read.get() + 1);
+            }
+            item
+        }
+    }
+
+    fn digest(s: &str) -> [u8; 32] {
+        Sha256::digest(s.as_bytes()).into()
+    }
+
+    #[test]
+    fn secrets_compare_equal_only_when_equal() {
+        let key = mint_key("org_abc");
+        assert!(secrets_match(&key, &key.clone()));
+        assert!(!secrets_match(&key, &key[..key.len() - 1]));
+        assert!(!secrets_match(&key, &format!("{key}x")));
+        assert!(!secrets_match(&key, ""));
+        assert!(!secrets_match("", &key));
+        let a = digest("a");
+        for i in 0..32 {
+            let mut b = a;
+            b[i] ^= 0x80;
+            assert!(
+                !digests_match(&a, &b),
+                "a difference in byte {i} went unseen"
+            );
+        }
+        assert!(digests_match(&a, &digest("a")));
+    }
+
+    /// The comparator is hash-to-hash and constant time: whatever the inputs' lengths and
+    /// wherever the first difference lies (first byte, last byte, none), it reads all 32 byte
+    /// pairs of the two digests — no early exit that a timing attack could measure.
+    #[test]
+    fn comparison_reads_every_byte_wherever_the_difference_is() {
+        let expected = digest(&mint_key("org_abc"));
+        let mut first = expected;
+        first[0] ^= 1;
+        let mut last = expected;
+        last[31] ^= 1;
+        let short = digest("x");
+        let long = digest(&"y".repeat(10_000));
+        for (what, given) in [
+            ("equal", expected),
+            ("first byte differs", first),
+            ("last byte differs", last),
+            ("short input", short),
+            ("long input", long),
+        ] {
+            let read = std::rc::Rc::new(std::cell::Cell::new(0));
+            let pairs = Counting {
+                inner: expected.iter().copied().zip(given.iter().copied()),
+                read: read.clone(),
+            };
+            let diff = xor_fold(pairs);
+            assert_eq!(
+                read.get(),
+                32,
+                "{what}: read {} of 32 byte pairs",
+                read.get()
+            );
+            assert_eq!(diff == 0, what == "equal", "{what}");
+        }
+    }
+
+    /// A lint over this file's code: no secret, token, hash or digest is compared with `==`,
+    /// `!=` or `.eq(` (early-exit comparisons); only lengths may be.
+    #[test]
+    fn no_early_exit_comparison_of_secrets_in_the_auth_code() {
+        let source = include_str!("auth.rs");
+        let code = source.split("#[cfg(test)]").next().unwrap_or(source);
+        let secretish = ["token", "secret", "hash", "digest", "given", "expected"];
+        for (n, line) in code.lines().enumerate() {
+            let l = line.trim();
+            if l.starts_with("//") {
+                continue;
+            }
+            let compares = l.contains("==") || l.contains("!=") || l.contains(".eq(");
+            let names_secret = secretish.iter().any(|w| l.to_ascii_lowercase().contains(w));
+            let length_only = l.contains(".len()");
+            assert!(
+                !(compares && names_secret && !length_only),
+                "auth.rs line {}: {l}",
+                n + 1
+            );
+        }
     }
 
     #[test]

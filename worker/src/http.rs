@@ -4,12 +4,21 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use worker::{Headers, Request, Response, Result};
 
-/// Headers every API response carries: run data is never cached, content never sniffed.
+/// Headers every API response carries: run data is never cached (OWASP API8), content never
+/// sniffed, never framed, never the source of a `Referer`, and nothing in it may load or run
+/// anything if a browser is ever pointed at it (the dashboard's own page has its policy in
+/// `web/public/_headers`).
 pub fn api_headers(content_type: &str) -> Result<Headers> {
     let headers = Headers::new();
     headers.set("content-type", content_type)?;
     headers.set("cache-control", "no-store")?;
     headers.set("x-content-type-options", "nosniff")?;
+    headers.set("referrer-policy", "no-referrer")?;
+    headers.set(
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'; sandbox",
+    )?;
+    headers.set("x-frame-options", "DENY")?;
     Ok(headers)
 }
 
@@ -99,10 +108,12 @@ fn title_for(status: u16) -> &'static str {
         409 => "Conflict",
         412 => "Precondition failed",
         413 => "Payload too large",
+        414 => "URI too long",
         415 => "Unsupported media type",
         422 => "Unprocessable content",
         426 => "Upgrade required",
         429 => "Too many requests",
+        431 => "Request header fields too large",
         500 => "Internal error",
         503 => "Unavailable",
         _ => "Error",
@@ -111,6 +122,101 @@ fn title_for(status: u16) -> &'static str {
 
 pub fn not_found() -> Result<Response> {
     problem(404, "not_found", "No such route or resource")
+}
+
+/// 429 for a key over its rate limit, with the seconds to wait in `Retry-After`.
+pub fn too_many_requests(retry_after_s: u64) -> Result<Response> {
+    let mut res = problem_with(
+        429,
+        "rate_limited",
+        "Too many requests with this API key; retry after the time in Retry-After".to_owned(),
+        None,
+        Some(serde_json::json!({ "retry_after_s": retry_after_s })),
+    )?;
+    res.headers_mut()
+        .set("retry-after", &retry_after_s.to_string())?;
+    Ok(res)
+}
+
+/// Longest URL the service reads (Cloudflare's limit; local `wrangler dev` allows more).
+pub const MAX_URL_BYTES: usize = 16 * 1024;
+/// Largest single request header, and all of them together (name and value bytes). Cloudflare
+/// has allowed 16 KiB per header and 32 KiB in all; local `wrangler dev` passes far more, so the
+/// service holds itself to those figures everywhere.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+pub const MAX_HEADERS_TOTAL_BYTES: usize = 32 * 1024;
+
+/// A request head over the limits: refused before anything reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadError {
+    UrlTooLong,
+    HeaderTooLarge(String),
+    HeadersTooLarge,
+}
+
+impl HeadError {
+    pub fn status(&self) -> u16 {
+        match self {
+            HeadError::UrlTooLong => 414,
+            HeadError::HeaderTooLarge(_) | HeadError::HeadersTooLarge => 431,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            HeadError::UrlTooLong => "uri_too_long",
+            HeadError::HeaderTooLarge(_) | HeadError::HeadersTooLarge => "headers_too_large",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            HeadError::UrlTooLong => format!("the URL exceeds {MAX_URL_BYTES} bytes"),
+            HeadError::HeaderTooLarge(name) => {
+                format!("the {name} header exceeds {MAX_HEADER_BYTES} bytes")
+            }
+            HeadError::HeadersTooLarge => {
+                format!("the request headers exceed {MAX_HEADERS_TOTAL_BYTES} bytes in all")
+            }
+        }
+    }
+}
+
+/// Checks a request head (URL length, each header, all headers) against the limits.
+pub fn check_head<'a>(
+    url_len: usize,
+    headers: impl Iterator<Item = (&'a str, &'a str)>,
+) -> std::result::Result<(), HeadError> {
+    if url_len > MAX_URL_BYTES {
+        return Err(HeadError::UrlTooLong);
+    }
+    let mut total = 0usize;
+    for (name, value) in headers {
+        let size = name.len() + value.len();
+        if size > MAX_HEADER_BYTES {
+            // Only the header's name is echoed, and only if it is a plain token.
+            let shown = if name.len() <= 64 && name.bytes().all(|b| b.is_ascii_graphic()) {
+                name.to_owned()
+            } else {
+                "a".to_owned()
+            };
+            return Err(HeadError::HeaderTooLarge(shown));
+        }
+        total += size;
+        if total > MAX_HEADERS_TOTAL_BYTES {
+            return Err(HeadError::HeadersTooLarge);
+        }
+    }
+    Ok(())
+}
+
+/// [`check_head`] on a request.
+pub fn request_head(req: &Request) -> std::result::Result<(), HeadError> {
+    let pairs: Vec<(String, String)> = req.headers().entries().collect();
+    check_head(
+        req.inner().url().len(),
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )
 }
 
 pub fn method_not_allowed(allow: &[&str]) -> Result<Response> {
@@ -250,7 +356,7 @@ pub fn parse_json<T: DeserializeOwned>(text: &str) -> std::result::Result<T, Bod
         // serde names unknown fields itself; otherwise the path is the field.
         let field = quoted_field(&message, "unknown field `")
             .or_else(|| quoted_field(&message, "missing field `").map(|f| join(&path, &f)))
-            .or_else(|| (path != ".").then_some(path));
+            .or_else(|| (path != "." && path != "?").then_some(path));
         BodyError::Malformed { message, field }
     })
 }
@@ -267,5 +373,70 @@ fn join(path: &str, field: &str) -> String {
         field.to_owned()
     } else {
         format!("{path}.{field}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_within_the_limits_pass() {
+        let big = "v".repeat(MAX_HEADER_BYTES - 10);
+        assert_eq!(
+            check_head(
+                100,
+                [("authorization", "Bearer x"), ("x-a", big.as_str())].into_iter()
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn oversized_heads_are_refused_naming_only_safe_header_names() {
+        assert_eq!(
+            check_head(MAX_URL_BYTES + 1, std::iter::empty()),
+            Err(HeadError::UrlTooLong)
+        );
+        let huge = "v".repeat(MAX_HEADER_BYTES + 1);
+        assert_eq!(
+            check_head(10, [("x-pad", huge.as_str())].into_iter()),
+            Err(HeadError::HeaderTooLarge("x-pad".to_owned()))
+        );
+        let odd = "n".repeat(100);
+        assert_eq!(
+            check_head(10, [(odd.as_str(), huge.as_str())].into_iter()),
+            Err(HeadError::HeaderTooLarge("a".to_owned()))
+        );
+        let third = "v".repeat(MAX_HEADERS_TOTAL_BYTES / 3 + 1);
+        let many = [
+            ("a", third.as_str()),
+            ("b", third.as_str()),
+            ("c", third.as_str()),
+        ];
+        assert_eq!(
+            check_head(10, many.into_iter()),
+            Err(HeadError::HeadersTooLarge)
+        );
+        assert_eq!(HeadError::UrlTooLong.status(), 414);
+        assert_eq!(HeadError::HeadersTooLarge.status(), 431);
+    }
+
+    #[test]
+    fn parse_errors_name_no_field_when_serde_has_none() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        struct B {
+            #[allow(dead_code)]
+            a: Option<u8>,
+        }
+        let Err(BodyError::Malformed { field, .. }) = parse_json::<B>("{") else {
+            panic!("an unfinished object parsed");
+        };
+        assert_eq!(field, None);
+        let Err(BodyError::Malformed { field, .. }) = parse_json::<B>(r#"{"b":1}"#) else {
+            panic!("an unknown field parsed");
+        };
+        assert_eq!(field.as_deref(), Some("b"));
     }
 }

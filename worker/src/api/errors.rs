@@ -7,6 +7,9 @@ use crate::http::{self, BodyError};
 use crate::run_object::protocol::OpError;
 
 pub fn auth(e: AuthError) -> Result<Response> {
+    if let AuthError::RateLimited { retry_after_s } = e {
+        return http::too_many_requests(retry_after_s);
+    }
     let mut res = http::problem(401, "unauthorized", e.message())?;
     res.headers_mut()
         .set("www-authenticate", "Bearer realm=\"runbrake\"")?;

@@ -196,10 +196,15 @@ where
     f(req, env.clone(), caller).await
 }
 
-/// Keys in query strings end up in logs and browser history: refuse them outright.
+/// Keys in query strings end up in logs and browser history: refuse them outright, under any
+/// of the usual parameter names or any name at all if the value is shaped like a key.
 fn has_query_key(req: &Request) -> bool {
     req.url().is_ok_and(|u| {
-        u.query_pairs()
-            .any(|(k, _)| matches!(k.as_ref(), "api_key" | "apikey" | "key" | "token"))
+        u.query_pairs().any(|(k, v)| {
+            matches!(
+                k.to_ascii_lowercase().as_str(),
+                "api_key" | "apikey" | "api-key" | "key" | "token" | "access_token"
+            ) || auth::org_of_key(v.trim()).is_some()
+        })
     })
 }

@@ -77,6 +77,17 @@ pub fn failure(f: &Failure, ctx: &Ctx) -> Answer {
             true,
             ctx,
         ),
+        Failure::Gate {
+            status, message, ..
+        } => {
+            let code = match status {
+                429 => "RATE_LIMIT_EXCEEDED",
+                401 => "UNAUTHORIZED",
+                403 => "FORBIDDEN",
+                _ => "INVALID_REQUEST",
+            };
+            error(*status, code, message.clone(), *status == 429, ctx)
+        }
     }
 }
 

@@ -47,6 +47,9 @@ pub fn failure(f: &Failure, ctx: &Ctx) -> Answer {
         ),
         Failure::Conflict(m) => fail(409, m),
         Failure::Internal => fail(500, "internal error; nothing was changed"),
+        Failure::Gate {
+            status, message, ..
+        } => fail(*status, message),
     }
 }
 

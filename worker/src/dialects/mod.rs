@@ -99,6 +99,35 @@ pub enum Failure {
     /// cancel; kept total).
     Conflict(String),
     Internal,
+    /// Stopped before the route did anything: a key over its rate limit (429 with
+    /// `Retry-After`), an oversized URL or request head (414, 431), a cross-origin preflight
+    /// from an origin that is not allowed (403).
+    Gate {
+        status: u16,
+        message: String,
+        retry_after_s: Option<u64>,
+    },
+}
+
+impl Failure {
+    /// How an authentication outcome reads on a dialect route.
+    pub fn from_auth(e: AuthError) -> Failure {
+        match e {
+            AuthError::RateLimited { retry_after_s } => Failure::Gate {
+                status: 429,
+                message: e.message().to_owned(),
+                retry_after_s: Some(retry_after_s),
+            },
+            AuthError::Missing | AuthError::Invalid => Failure::Unauthorized(e),
+        }
+    }
+
+    fn retry_after_s(&self) -> Option<u64> {
+        match self {
+            Failure::Gate { retry_after_s, .. } => *retry_after_s,
+            _ => None,
+        }
+    }
 }
 
 /// Which route a request is for.
@@ -148,20 +177,14 @@ pub async fn handle(req: Request, env: &Env, path: &str) -> Result<Response> {
             .unwrap_or_default(),
     };
     match route(&req.method(), path) {
-        Routed::Cancel(d, id) => {
-            let answer = match cancel(req, env, d, &id, &ctx).await? {
-                Ok(a) => a,
-                Err(f) => failure(d, &f, &ctx),
-            };
-            respond(d, &answer, &ctx, None)
-        }
-        Routed::Get(d, id) => {
-            let answer = match get(&req, env, d, &id, &ctx).await? {
-                Ok(a) => a,
-                Err(f) => failure(d, &f, &ctx),
-            };
-            respond(d, &answer, &ctx, None)
-        }
+        Routed::Cancel(d, id) => match cancel(req, env, d, &id, &ctx).await? {
+            Ok(a) => respond(d, &a, &ctx, None),
+            Err(f) => refuse(d, &f, &ctx),
+        },
+        Routed::Get(d, id) => match get(&req, env, d, &id, &ctx).await? {
+            Ok(a) => respond(d, &a, &ctx, None),
+            Err(f) => refuse(d, &f, &ctx),
+        },
         Routed::MethodNotAllowed(d, allow) => respond(
             d,
             &failure(d, &Failure::MethodNotAllowed(allow), &ctx),
@@ -170,6 +193,42 @@ pub async fn handle(req: Request, env: &Env, path: &str) -> Result<Response> {
         ),
         Routed::NotFound(d) => respond(d, &failure(d, &Failure::NoRoute, &ctx), &ctx, None),
     }
+}
+
+/// A failure as the route's response, with `Retry-After` when it says when to come back.
+fn refuse(d: Dialect, f: &Failure, ctx: &Ctx) -> Result<Response> {
+    let mut res = respond(d, &failure(d, f, ctx), ctx, None)?;
+    if let Some(s) = f.retry_after_s() {
+        res.headers_mut().set("retry-after", &s.to_string())?;
+    }
+    Ok(res)
+}
+
+/// A request stopped before routing (see [`Failure::Gate`]), answered in the shape of the
+/// contract its path belongs to.
+pub fn gate(
+    method: &Method,
+    path: &str,
+    status: u16,
+    message: String,
+    retry_after_s: Option<u64>,
+) -> Result<Response> {
+    let d = match route(method, path) {
+        Routed::Cancel(d, _)
+        | Routed::Get(d, _)
+        | Routed::MethodNotAllowed(d, _)
+        | Routed::NotFound(d) => d,
+    };
+    let ctx = Ctx {
+        request_id: format!("req_{}", ids::random_base62(20)),
+        origin: String::new(),
+    };
+    let f = Failure::Gate {
+        status,
+        message,
+        retry_after_s,
+    };
+    refuse(d, &f, &ctx)
 }
 
 /// The route's error shape for a failure.
@@ -280,12 +339,12 @@ async fn caller_of(
                 .map_err(|_| Failure::Unauthorized(AuthError::Invalid))?;
             return auth::authenticate(&headers, env)
                 .await
-                .map_err(Failure::Unauthorized);
+                .map_err(Failure::from_auth);
         }
     }
     auth::authenticate(req.headers(), env)
         .await
-        .map_err(Failure::Unauthorized)
+        .map_err(Failure::from_auth)
 }
 
 fn header(req: &Request, name: &str) -> Option<String> {

@@ -58,6 +58,9 @@ pub fn failure(d: Dialect, f: &Failure) -> Answer {
         ),
         Failure::Conflict(m) => detail(409, m.clone()),
         Failure::Internal => detail(500, "Internal Server Error".to_owned()),
+        Failure::Gate {
+            status, message, ..
+        } => detail(*status, message.clone()),
     }
 }
 
