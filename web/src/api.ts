@@ -254,3 +254,91 @@ export class Api {
     return this.request("GET", `/api/runs/${encodeURIComponent(id)}/cancellations/${encodeURIComponent(commandId)}`);
   }
 }
+
+// ---- bulk cancel jobs (`/api/bulk-cancels`, shapes as in worker/openapi.json) ----
+
+/** What a bulk cancel selects: ids, or a filter of the organisation's index. */
+export type BulkSelection =
+  | { ids: string[] }
+  | { filter: { status?: StatusKind[]; kind?: RunKind; batch_id?: string; tag?: string; created_from?: number; created_to?: number } };
+
+export interface BulkSampleItem {
+  id: string;
+  status: StatusKind | null;
+  kind: RunKind | null;
+  name: string | null;
+  created_at: string | null;
+}
+
+export interface BulkDryRun {
+  dry_run_id: string;
+  count: number;
+  sample: BulkSampleItem[];
+  reason: string | null;
+  grace_ms: number | null;
+  created_at: string;
+  expires_at: string;
+}
+
+export const BULK_OUTCOMES = [
+  "cancelled",
+  "cancelling",
+  "already_cancelled",
+  "already_cancelling",
+  "already_finished",
+  "not_cancellable",
+  "precondition_failed",
+  "not_found",
+  "aborted",
+  "error",
+] as const;
+export type BulkOutcome = (typeof BULK_OUTCOMES)[number];
+export type BulkItemState = "pending" | "in_flight" | "done" | "failed" | "skipped";
+
+export interface BulkJob {
+  id: string;
+  dry_run_id: string;
+  status: "running" | "completed" | "aborted";
+  reason: string | null;
+  grace_ms: number | null;
+  created_at: string;
+  finished_at: string | null;
+  aborted_at: string | null;
+  total: number;
+  processed: number;
+  progress: Record<BulkItemState, number>;
+  outcomes: Record<BulkOutcome, number>;
+}
+
+export interface BulkItem {
+  run_id: string;
+  state: BulkItemState;
+  outcome: BulkOutcome | null;
+  detail: Record<string, unknown> | null;
+  attempts: number;
+  updated_at: string | null;
+}
+
+export interface BulkItemPage {
+  data: BulkItem[];
+  next_cursor: string | null;
+}
+
+export const bulkApi = {
+  dryRun(api: Api, body: { selection: BulkSelection; reason?: string; grace_ms?: number; sample_size?: number }): Promise<BulkDryRun> {
+    return api.request("POST", "/api/bulk-cancels/dry-run", { body });
+  },
+  start(api: Api, dryRunId: string, idempotencyKey: string, ratePerS?: number): Promise<{ job: BulkJob; replayed: boolean }> {
+    const body = { dry_run_id: dryRunId, idempotency_key: idempotencyKey, ...(ratePerS === undefined ? {} : { rate_per_s: ratePerS }) };
+    return api.request("POST", "/api/bulk-cancels", { body });
+  },
+  job(api: Api, id: string): Promise<{ job: BulkJob }> {
+    return api.request("GET", `/api/bulk-cancels/${encodeURIComponent(id)}`);
+  },
+  abort(api: Api, id: string): Promise<{ job: BulkJob }> {
+    return api.request("POST", `/api/bulk-cancels/${encodeURIComponent(id)}/abort`);
+  },
+  items(api: Api, id: string, query: Query): Promise<BulkItemPage> {
+    return api.request("GET", `/api/bulk-cancels/${encodeURIComponent(id)}/items`, { query });
+  },
+};

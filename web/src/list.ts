@@ -11,6 +11,7 @@ import { filtersToSearch, isFiltered, listQuery, matches, onlyStatus, parseFilte
 import { absolute, clockMs, num, refreshTimes, relative, shortAbsolute, timeEl } from "./format";
 import { LiveSocket } from "./live";
 import { badge, dialectText, statusLabel, waitLabel } from "./status";
+import { BulkDialog, MAX_SELECTED } from "./bulk";
 
 const FIRST_PAGE = 100;
 const NEXT_PAGE = 200;
@@ -81,6 +82,10 @@ export class ListView implements Screen {
   private countsTimer: number | undefined;
   private clock: number | undefined;
   private resizeObserver: ResizeObserver;
+  /** Rows ticked for a bulk cancel (kept across filter changes until cleared or cancelled). */
+  private selected = new Set<string>();
+  private readonly bulk: BulkDialog;
+  private readonly bulkBar: { count: HTMLElement; selected: HTMLButtonElement; clearSel: HTMLButtonElement; all: HTMLInputElement };
 
   // DOM
   private readonly chips = new Map<StatusKind | "all", { btn: HTMLButtonElement; count: HTMLElement }>();
@@ -176,9 +181,20 @@ export class ListView implements Screen {
       filterForm,
     );
 
-    // Bulk cancel will live here (select or filter → dry run → progress → results); the
-    // service's bulk-cancel API does not exist yet, so nothing is offered.
-    const bulkSlot = h("div", { class: "bulk-slot", id: "bulk-actions", hidden: true, "data-feature": "bulk-cancel" });
+    // Bulk cancel: the ticked rows, or everything the filters match (dry run → confirm →
+    // progress → results, in the bulk dialog).
+    this.bulk = new BulkDialog(ctx.api, () => this.setSelected([]));
+    const selCount = h("span", { id: "bulk-selected-count", "aria-live": "polite" }, "No runs selected");
+    const cancelSelected = h("button", { type: "button", class: "btn btn-danger", id: "bulk-cancel-selected", disabled: true }, "Cancel selected…");
+    const clearSel = h("button", { type: "button", class: "btn btn-quiet", id: "bulk-clear", disabled: true }, "Clear selection");
+    const cancelMatching = h("button", { type: "button", class: "btn", id: "bulk-cancel-matching" }, "Cancel all matching…");
+    const bulkSlot = h("div", { class: "bulk-slot", id: "bulk-actions", role: "group", "aria-label": "Bulk cancel" }, selCount, cancelSelected, clearSel, cancelMatching);
+    cancelSelected.addEventListener("click", () => this.bulk.open({ type: "ids", ids: [...this.selected] }));
+    clearSel.addEventListener("click", () => this.setSelected([]));
+    cancelMatching.addEventListener("click", () => this.bulk.open({ type: "filter", filters: this.filters }));
+    const selectAll = h("input", { type: "checkbox", id: "select-all", "aria-label": "Select every loaded run (up to 10,000)" });
+    selectAll.addEventListener("change", () => this.setSelected(selectAll.checked ? this.rows.slice(0, MAX_SELECTED).map((r) => r.id) : []));
+    this.bulkBar = { count: selCount, selected: cancelSelected, clearSel, all: selectAll };
 
     this.summary = h("p", { class: "list-summary", id: "list-summary", "aria-live": "polite" });
 
@@ -189,6 +205,7 @@ export class ListView implements Screen {
       h(
         "div",
         { class: "row row-head", role: "row", "aria-rowindex": 1 },
+        h("span", { role: "columnheader", class: "c-select" }, selectAll),
         h("span", { role: "columnheader", class: "c-status" }, "Status"),
         h("span", { role: "columnheader", class: "c-name" }, "Run"),
         h("span", { role: "columnheader", class: "c-kind" }, "Kind · batch · tags"),
@@ -206,7 +223,7 @@ export class ListView implements Screen {
       head,
       this.viewport,
     );
-    const keys = h("p", { class: "hint keys-hint", id: "list-keys" }, "Keyboard: ↑ ↓ move between runs, Page Up/Down and Home/End jump, Enter opens.");
+    const keys = h("p", { class: "hint keys-hint", id: "list-keys" }, "Keyboard: ↑ ↓ move between runs, Page Up/Down and Home/End jump, Enter opens, Space selects for a bulk cancel.");
     this.el = h(
       "section",
       { class: "list-view", "aria-labelledby": "list-title" },
@@ -215,12 +232,22 @@ export class ListView implements Screen {
       disclosure,
       bulkSlot,
       this.table,
+      this.bulk.el,
       this.foot,
       keys,
     );
 
     this.viewport.addEventListener("scroll", () => this.scheduleRender(), { passive: true });
     this.viewport.addEventListener("keydown", (ev) => this.onKey(ev));
+    this.viewport.addEventListener("change", (ev) => {
+      const box = ev.target as HTMLInputElement;
+      const id = box.closest<HTMLElement>(".row")?.dataset["id"];
+      if (!box.matches("input.select") || !id) return;
+      const next = new Set(this.selected);
+      if (box.checked && next.size < MAX_SELECTED) next.add(id);
+      else next.delete(id);
+      this.setSelected([...next]);
+    });
     this.viewport.addEventListener("focusin", (ev) => {
       const row = (ev.target as Element).closest<HTMLElement>(".row");
       const i = row ? Number(row.dataset["index"]) : NaN;
@@ -642,6 +669,11 @@ export class ListView implements Screen {
     const tags = r.tags.length ? r.tags.map((t) => h("span", { class: "tag" }, t)) : [];
     const ended = r.completed_at ?? r.updated_at;
     el.replaceChildren(
+      h(
+        "span",
+        { role: "cell", class: "c-select" },
+        h("input", { type: "checkbox", class: "select", "aria-label": `Select ${r.name ?? r.id}`, checked: this.selected.has(r.id), tabindex: "-1" }),
+      ),
       h("span", { role: "cell", class: "c-status" }, badge(r.status), statusSub),
       h(
         "span",
@@ -670,6 +702,23 @@ export class ListView implements Screen {
       ),
     );
     el.setAttribute("aria-label", `${r.name ?? r.id}, ${statusLabel(r.status)}, created ${relative(r.created_at, now)}`);
+  }
+
+  // ---- selection (bulk cancel) ----
+
+  private setSelected(ids: string[]): void {
+    this.selected = new Set(ids);
+    const n = this.selected.size;
+    const { count, selected, clearSel, all } = this.bulkBar;
+    setText(count, n === 0 ? "No runs selected" : `${num(n)} selected`);
+    selected.disabled = n === 0;
+    clearSel.disabled = n === 0;
+    all.checked = n > 0 && n >= Math.min(this.rows.length, MAX_SELECTED);
+    all.indeterminate = n > 0 && !all.checked;
+    for (const [id, el] of this.rowEls) {
+      const box = el.querySelector<HTMLInputElement>("input.select");
+      if (box) box.checked = this.selected.has(id);
+    }
   }
 
   private redrawVisible(): void {
@@ -727,6 +776,18 @@ export class ListView implements Screen {
       case "End":
         i = n - 1;
         break;
+      case " ":
+      case "x": {
+        // Space or x ticks the focused run for a bulk cancel.
+        const r = this.rows[i];
+        if (!r) return;
+        ev.preventDefault();
+        const next = new Set(this.selected);
+        if (next.has(r.id)) next.delete(r.id);
+        else if (next.size < MAX_SELECTED) next.add(r.id);
+        this.setSelected([...next]);
+        return;
+      }
       default:
         return;
     }
@@ -749,6 +810,7 @@ export class ListView implements Screen {
   dispose(): void {
     this.generation += 1;
     this.socket.stop();
+    this.bulk.dispose();
     this.resizeObserver.disconnect();
     window.clearInterval(this.clock);
     window.clearTimeout(this.countsTimer);
