@@ -349,7 +349,7 @@ pub fn parse_json<T: DeserializeOwned>(text: &str) -> std::result::Result<T, Bod
     }
     // serde_json's recursion limit (128) bounds nesting, so deep input cannot exhaust the stack.
     let mut de = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
@@ -358,7 +358,13 @@ pub fn parse_json<T: DeserializeOwned>(text: &str) -> std::result::Result<T, Bod
             .or_else(|| quoted_field(&message, "missing field `").map(|f| join(&path, &f)))
             .or_else(|| (path != "." && path != "?").then_some(path));
         BodyError::Malformed { message, field }
-    })
+    })?;
+    // One JSON value and nothing after it: `{} x` is not a body.
+    de.end().map_err(|e| BodyError::Malformed {
+        message: e.to_string(),
+        field: None,
+    })?;
+    Ok(value)
 }
 
 /// The field serde names in messages like "unknown field `x`" / "missing field `x`".
@@ -438,5 +444,22 @@ mod tests {
             panic!("an unknown field parsed");
         };
         assert_eq!(field.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn nothing_may_follow_the_body() {
+        #[derive(serde::Deserialize, Debug)]
+        struct B {
+            #[allow(dead_code)]
+            a: Option<u8>,
+        }
+        assert!(parse_json::<B>(r#"{"a":1}"#).is_ok());
+        assert!(parse_json::<B>("{}  \n").is_ok());
+        for bad in ["{} x", "{}{}", r#"{"a":1} {"a":2}"#, "{} null"] {
+            assert!(
+                matches!(parse_json::<B>(bad), Err(BodyError::Malformed { .. })),
+                "{bad:?} parsed"
+            );
+        }
     }
 }
