@@ -185,8 +185,8 @@ export class ListView implements Screen {
     // progress → results, in the bulk dialog).
     this.bulk = new BulkDialog(ctx.api, () => this.setSelected([]));
     const selCount = h("span", { id: "bulk-selected-count", "aria-live": "polite" }, "No runs selected");
-    const cancelSelected = h("button", { type: "button", class: "btn btn-danger", id: "bulk-cancel-selected", disabled: true }, "Cancel selected…");
-    const clearSel = h("button", { type: "button", class: "btn btn-quiet", id: "bulk-clear", disabled: true }, "Clear selection");
+    const cancelSelected = h("button", { type: "button", class: "btn btn-danger", id: "bulk-cancel-selected", hidden: true }, "Cancel selected…");
+    const clearSel = h("button", { type: "button", class: "btn btn-quiet", id: "bulk-clear", hidden: true }, "Clear selection");
     const cancelMatching = h("button", { type: "button", class: "btn", id: "bulk-cancel-matching" }, "Cancel all matching…");
     const bulkSlot = h("div", { class: "bulk-slot", id: "bulk-actions", role: "group", "aria-label": "Bulk cancel" }, selCount, cancelSelected, clearSel, cancelMatching);
     cancelSelected.addEventListener("click", () => this.bulk.open({ type: "ids", ids: [...this.selected] }));
@@ -711,8 +711,9 @@ export class ListView implements Screen {
     const n = this.selected.size;
     const { count, selected, clearSel, all } = this.bulkBar;
     setText(count, n === 0 ? "No runs selected" : `${num(n)} selected`);
-    selected.disabled = n === 0;
-    clearSel.disabled = n === 0;
+    // Only what applies is shown: the selection's buttons appear once a run is ticked.
+    selected.hidden = n === 0;
+    clearSel.hidden = n === 0;
     all.checked = n > 0 && n >= Math.min(this.rows.length, MAX_SELECTED);
     all.indeterminate = n > 0 && !all.checked;
     for (const [id, el] of this.rowEls) {
