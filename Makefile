@@ -8,8 +8,12 @@ PROPTEST_CASES ?= 10000
 PROPTEST_LONG_CASES ?= 100000
 # T3 await-point interleavings (crate/tests/interleavings.rs) in proptest-long: the plan's N tier.
 INTERLEAVINGS_LONG_CASES ?= 1000000
+# T12 fuzzing, seconds per target (4 targets): 30 in `make test` (4 x 60 s plus the cold build of
+# the instrumented targets would not fit CI's budget), 600 in `make fuzz`.
+FUZZ_SECONDS ?= 30
+FUZZ_LONG_SECONDS ?= 600
 
-.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-reliability reliability test-browser typecheck fmt clean bench serve package test-package proptest-long setup-python test-contracts test-sdk
+.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-reliability reliability test-browser typecheck fmt clean bench serve package test-package proptest-long setup-python test-contracts test-sdk fuzz fuzz-smoke
 
 setup:
 	@bash scripts/setup.sh
@@ -32,7 +36,7 @@ serve: build
 	@bash scripts/serve.sh
 
 ## Everything CI checks.
-test: lint test-core test-wasm build typecheck test-worker test-e2e test-reliability test-contracts test-sdk test-browser test-package
+test: lint test-core test-wasm build typecheck test-worker test-e2e test-reliability test-contracts test-sdk test-browser test-package fuzz-smoke
 	@echo "make test: all layers passed"
 
 lint: setup
@@ -45,11 +49,20 @@ lint: setup
 test-core: setup
 	@$(ENV) PROPTEST_CASES=$(PROPTEST_CASES) cargo test -p runbrake-core --release
 	@$(ENV) cargo test -p runbrake-worker
+	@$(ENV) cargo test --manifest-path fuzz/Cargo.toml --no-default-features --target-dir target --test regressions
 
 ## Property tests with many more cases than test-core (100,000: ~1 min; T3's 1,000,000 interleavings: ~2 min).
 proptest-long: setup
 	@$(ENV) PROPTEST_CASES=$(PROPTEST_LONG_CASES) cargo test -p runbrake-core --release --test properties
 	@$(ENV) PROPTEST_CASES=$(INTERLEAVINGS_LONG_CASES) cargo test -p runbrake-core --release --test interleavings -- --nocapture
+
+## T12: every cargo-fuzz target (fuzz/) for FUZZ_SECONDS on the saved corpus; crashes fail.
+fuzz-smoke: setup
+	@$(ENV) bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+## T12, long: FUZZ_LONG_SECONDS (600) per target.
+fuzz: setup
+	@$(ENV) bash scripts/fuzz.sh $(FUZZ_LONG_SECONDS)
 
 ## The core's npm package: crate/pkg/ and dist/runbrake-core-<version>.tgz.
 package: setup

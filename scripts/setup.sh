@@ -19,6 +19,10 @@ fi
 have worker-build "$WORKER_BUILD_VERSION" || { step "worker-build $WORKER_BUILD_VERSION"; cargo install "worker-build@$WORKER_BUILD_VERSION" --locked; }
 # Not --locked: the registry lacks a crate version its lockfile pins.
 have wasm-bindgen "$WASM_BINDGEN_VERSION" || { step "wasm-bindgen-cli $WASM_BINDGEN_VERSION"; cargo install "wasm-bindgen-cli@$WASM_BINDGEN_VERSION"; }
+# T12 fuzzing (make fuzz-smoke / make fuzz): libFuzzer targets on stable with --sanitizer none;
+# ~2 min of compiling when cold.
+CARGO_FUZZ_VERSION=0.13.2
+have cargo-fuzz "$CARGO_FUZZ_VERSION" || { step "cargo-fuzz $CARGO_FUZZ_VERSION"; cargo install "cargo-fuzz@$CARGO_FUZZ_VERSION" --locked; }
 
 # Playwright cannot download its browser offline: Debian's chromium instead.
 if [ "${WITH_BROWSER:-1}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then

@@ -70,7 +70,7 @@ struct FilterBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SelectionBody {
+pub(crate) struct SelectionBody {
     #[serde(default)]
     ids: Option<Vec<String>>,
     #[serde(default)]
@@ -83,10 +83,10 @@ struct SelectionBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DryRunBody {
-    selection: SelectionBody,
+pub(crate) struct DryRunBody {
+    pub(crate) selection: SelectionBody,
     #[serde(default)]
-    reason: Option<String>,
+    pub(crate) reason: Option<String>,
     #[serde(default)]
     grace_ms: Option<u64>,
     #[serde(default)]
@@ -95,7 +95,7 @@ struct DryRunBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StartBody {
+pub(crate) struct StartBody {
     dry_run_id: String,
     #[serde(default)]
     idempotency_key: Option<String>,
@@ -137,7 +137,7 @@ fn status_names(v: &[StatusKind]) -> Vec<&'static str> {
 
 /// Validates a selection into what the index freezes and the normalised form the dry run and
 /// the job echo.
-fn selection(body: SelectionBody) -> std::result::Result<(Source, Value), Invalid> {
+pub(crate) fn selection(body: SelectionBody) -> std::result::Result<(Source, Value), Invalid> {
     let given = [
         body.ids.is_some(),
         body.batch_id.is_some(),
@@ -259,7 +259,7 @@ fn selection(body: SelectionBody) -> std::result::Result<(Source, Value), Invali
     Ok((Source::Query { pairs }, echo))
 }
 
-fn check_reason(reason: Option<&str>) -> std::result::Result<(), Invalid> {
+pub(crate) fn check_reason(reason: Option<&str>) -> std::result::Result<(), Invalid> {
     match reason {
         Some(r) if r.chars().count() > MAX_REASON_CHARS => Err(invalid(
             "reason",

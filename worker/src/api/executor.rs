@@ -36,11 +36,11 @@ pub fn is_action(action: &str) -> bool {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Empty {}
+pub(crate) struct Empty {}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ClaimBody {
+pub(crate) struct ClaimBody {
     executor: String,
     #[serde(default)]
     lease_ms: Option<u64>,
@@ -48,7 +48,7 @@ struct ClaimBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LeaseBody {
+pub(crate) struct LeaseBody {
     lease_id: String,
     #[serde(default)]
     lease_ms: Option<u64>,
@@ -56,7 +56,7 @@ struct LeaseBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct WaitBody {
+pub(crate) struct WaitBody {
     #[serde(default)]
     lease_id: Option<String>,
     reason: WaitReason,
@@ -64,7 +64,7 @@ struct WaitBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CompleteBody {
+pub(crate) struct CompleteBody {
     #[serde(default)]
     lease_id: Option<String>,
     #[serde(default)]
@@ -73,7 +73,7 @@ struct CompleteBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FailBody {
+pub(crate) struct FailBody {
     #[serde(default)]
     lease_id: Option<String>,
     message: String,
@@ -83,7 +83,7 @@ struct FailBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RejectBody {
+pub(crate) struct RejectBody {
     #[serde(default)]
     note: Option<String>,
 }
@@ -98,13 +98,13 @@ struct ChildItem {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct AddChildrenBody {
+pub(crate) struct AddChildrenBody {
     items: Vec<ChildItem>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UpdateChildBody {
+pub(crate) struct UpdateChildBody {
     to: ChildStatus,
     #[serde(default)]
     lease_id: Option<String>,

@@ -1,10 +1,10 @@
 //! The native API under `/api`: JSON in, JSON out, problem+json errors.
 
 mod admin;
-mod bulk;
+pub(crate) mod bulk;
 mod errors;
-mod executor;
-mod runs;
+pub(crate) mod executor;
+pub(crate) mod runs;
 mod streams;
 mod tree;
 pub mod view;

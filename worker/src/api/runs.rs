@@ -81,7 +81,7 @@ enum ChildrenBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
+pub(crate) struct CreateBody {
     kind: RunKind,
     #[serde(default)]
     name: Option<String>,
@@ -115,7 +115,7 @@ type FieldError = (String, String);
 /// A validated create: what the object stores, what the core decides on, child display names.
 type ValidCreate = (RunInfo, CreateArgs, Vec<(String, String)>);
 
-fn check_text(
+pub(crate) fn check_text(
     field: &str,
     value: Option<&str>,
     max_chars: usize,
@@ -147,7 +147,7 @@ fn json_size(v: &Map<String, Value>) -> usize {
 }
 
 /// Validates a create body into what the run object stores and what the core decides on.
-fn validate_create(
+pub(crate) fn validate_create(
     body: CreateBody,
     caller: &Caller,
 ) -> std::result::Result<ValidCreate, FieldError> {
@@ -432,20 +432,20 @@ pub async fn children(req: Request, env: Env, caller: Caller, id: String) -> Res
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CancelBody {
+pub(crate) struct CancelBody {
     #[serde(default)]
-    command_id: Option<String>,
+    pub(crate) command_id: Option<String>,
     #[serde(default)]
-    reason: Option<String>,
+    pub(crate) reason: Option<String>,
     #[serde(default)]
-    grace_ms: Option<u64>,
+    pub(crate) grace_ms: Option<u64>,
     #[serde(default)]
-    if_status_in: Option<Vec<StatusKind>>,
+    pub(crate) if_status_in: Option<Vec<StatusKind>>,
     #[serde(default)]
-    if_version: Option<u64>,
+    pub(crate) if_version: Option<u64>,
     /// Where the cancel came from; the dashboard says `dashboard`.
     #[serde(default)]
-    source: Option<Source>,
+    pub(crate) source: Option<Source>,
 }
 
 /// HTTP status of a cancel decision: every decision is an answer (200) except refusals.
