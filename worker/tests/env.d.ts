@@ -3,5 +3,7 @@ declare namespace Cloudflare {
     RUNS: DurableObjectNamespace;
     ORGS: DurableObjectNamespace;
     BULK: DurableObjectNamespace;
+    ADMIN_TOKEN: string;
+    TEST_CLOCK: string;
   }
 }

@@ -1,6 +1,7 @@
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 
-export const ADMIN = "vitest-admin-token-0123456789abcdef";
+/** The admin token vitest.config.ts generated for this run. */
+export const ADMIN: string = env.ADMIN_TOKEN;
 export const BASE = "https://runbrake.test";
 
 export interface Org {
