@@ -13,7 +13,7 @@ INTERLEAVINGS_LONG_CASES ?= 1000000
 FUZZ_SECONDS ?= 30
 FUZZ_LONG_SECONDS ?= 600
 
-.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-reliability reliability test-browser typecheck fmt clean bench serve package test-package proptest-long setup-python test-contracts test-sdk fuzz fuzz-smoke
+.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-security security-long test-reliability reliability test-browser typecheck fmt clean bench serve package test-package proptest-long setup-python test-contracts test-sdk fuzz fuzz-smoke
 
 setup:
 	@bash scripts/setup.sh
@@ -36,7 +36,7 @@ serve: build
 	@bash scripts/serve.sh
 
 ## Everything CI checks.
-test: lint test-core test-wasm build typecheck test-worker test-e2e test-reliability test-contracts test-sdk test-browser test-package fuzz-smoke
+test: lint test-core test-wasm build typecheck test-worker test-e2e test-security test-reliability test-contracts test-sdk test-browser test-package fuzz-smoke
 	@echo "make test: all layers passed"
 
 lint: setup
@@ -86,6 +86,14 @@ test-worker: setup
 
 test-e2e: setup
 	@$(ENV) SKIP_WORKER_BUILD=1 node --test --test-concurrency=1 tests/e2e/*.test.mjs
+
+## Security tests (RELIABILITY.md T14-T18, T21; tests/security, needs `make build`): CI sizes,
+## ~2-3 min. security-long: the plan's N sizes (T15 lists 1,000 runs, guesses 10,000 ids).
+test-security: setup
+	@$(ENV) SKIP_WORKER_BUILD=1 node --test --test-concurrency=1 tests/security/*.test.mjs
+
+security-long: setup
+	@$(ENV) SKIP_WORKER_BUILD=1 RELIABILITY_TIER=long node --test --test-concurrency=1 tests/security/*.test.mjs
 
 ## RELIABILITY.md's black-box tests T4–T11 and the race tests' mutation check (tests/reliability/),
 ## CI sizes; each writes its figures to tests/output/reliability/ (needs `make build`).

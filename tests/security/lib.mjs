@@ -34,7 +34,7 @@ export async function send(base, path, o = {}) {
   const res = await fetch(`${base}${path}`, {
     method: o.method ?? (o.body === undefined ? "GET" : "POST"),
     headers: o.headers,
-    body: o.body,
+    body: /** @type {BodyInit | undefined} */ (o.body),
   });
   const text = await res.text();
   let body = null;

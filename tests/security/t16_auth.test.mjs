@@ -76,7 +76,10 @@ const ROUTES = () => [
   { what: "004 get", method: "GET", path: `/v1/runs/${ids.G}` },
 ];
 
-/** Credentials that must not authenticate. `invalid` ones must all get one identical body per route. */
+/**
+ * Credentials that must not authenticate. `invalid` ones must all get one identical body per route.
+ * @returns {{what: string, headers: Record<string, string>, invalid: boolean}[]}
+ */
 const CREDENTIALS = () => [
   { what: "no credentials", headers: {}, invalid: false },
   { what: "Bearer with no token", headers: { authorization: "Bearer" }, invalid: false },
@@ -110,6 +113,7 @@ describe("T16: authentication", () => {
       let invalidBody = null;
       for (const cred of CREDENTIALS()) {
         const what = `${route.what} with ${cred.what}`;
+        /** @type {Record<string, string>} */
         const headers = { ...cred.headers, ...(route.body === undefined ? {} : { "content-type": "application/json" }) };
         const res = await send(s.url, route.path, { method: route.method, headers, body: route.body });
         checked++;
