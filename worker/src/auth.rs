@@ -204,11 +204,7 @@ pub async fn org_request(
 }
 
 fn admin_token(env: &Env) -> Option<String> {
-    env.secret("ADMIN_TOKEN")
-        .map(|s| s.to_string())
-        .or_else(|_| env.var("ADMIN_TOKEN").map(|v| v.to_string()))
-        .ok()
-        .filter(|t| t.len() >= 16)
+    crate::vars::get(env, "ADMIN_TOKEN").filter(|t| t.len() >= 16)
 }
 
 /// The admin token, compared hash-to-hash in constant time (see [`secrets_match`]).

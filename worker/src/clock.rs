@@ -37,7 +37,5 @@ pub fn advance(by_ms: u64) -> Millis {
 }
 
 pub fn test_clock_enabled(env: &worker::Env) -> bool {
-    env.var("TEST_CLOCK")
-        .map(|v| v.to_string() == "1")
-        .unwrap_or(false)
+    crate::vars::is_on(env, "TEST_CLOCK")
 }

@@ -25,10 +25,7 @@ pub fn is_allowed(origin: &str, req: &Request, env: &Env) -> Result<bool> {
     if origin.eq_ignore_ascii_case(&own_origin(req)?) {
         return Ok(true);
     }
-    let listed = env
-        .var("ALLOWED_ORIGINS")
-        .map(|v| v.to_string())
-        .unwrap_or_default();
+    let listed = crate::vars::get(env, "ALLOWED_ORIGINS").unwrap_or_default();
     Ok(listed_allows(&listed, origin))
 }
 

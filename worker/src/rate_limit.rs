@@ -130,15 +130,11 @@ thread_local! {
     static BUCKETS: RefCell<Buckets> = RefCell::new(Buckets::default());
 }
 
-fn var(env: &Env, name: &str) -> Option<String> {
-    env.var(name).ok().map(|v| v.to_string())
-}
-
 /// Counts one request of `key_id`; `Err(seconds)` when it is over the limit.
 pub fn check(env: &Env, key_id: &str) -> Result<(), u64> {
     let Some(limit) = limit_from(
-        var(env, "RATE_LIMIT_PER_10S").as_deref(),
-        var(env, "RATE_LIMIT_BURST").as_deref(),
+        crate::vars::get(env, "RATE_LIMIT_PER_10S").as_deref(),
+        crate::vars::get(env, "RATE_LIMIT_BURST").as_deref(),
     ) else {
         return Ok(());
     };

@@ -29,8 +29,7 @@ thread_local! {
 fn enabled(env: &worker::Env) -> bool {
     ENABLED.with(|e| {
         *e.get().get_or_insert_with(|| {
-            clock::test_clock_enabled(env)
-                && env.var("RACE_MUTANT").is_ok_and(|v| v.to_string() == "1")
+            clock::test_clock_enabled(env) && crate::vars::is_on(env, "RACE_MUTANT")
         })
     })
 }
