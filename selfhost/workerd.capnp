@@ -5,7 +5,8 @@
 #     --socket-addr http=127.0.0.1:8788 \
 #     --directory-path dashboard=$PWD/web/dist --directory-path data=$PWD/.selfhost/data
 #
-# Secrets come from the environment (ADMIN_TOKEN; optional ALLOWED_ORIGINS).
+# Secrets and settings come from the environment (ADMIN_TOKEN; optional ALLOWED_ORIGINS,
+# RATE_LIMIT_PER_10S, RATE_LIMIT_BURST).
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -35,6 +36,9 @@ const runbrake :Workerd.Worker = (
     (name = "BULK", durableObjectNamespace = "BulkJob"),
     (name = "ADMIN_TOKEN", fromEnvironment = "ADMIN_TOKEN"),
     (name = "ALLOWED_ORIGINS", fromEnvironment = "ALLOWED_ORIGINS"),
+    # The per-key rate limit (README, Security); unset means the Worker's defaults.
+    (name = "RATE_LIMIT_PER_10S", fromEnvironment = "RATE_LIMIT_PER_10S"),
+    (name = "RATE_LIMIT_BURST", fromEnvironment = "RATE_LIMIT_BURST"),
     # Tests and benchmarks only (test clock, seed route); unset in any real deployment.
     (name = "TEST_CLOCK", fromEnvironment = "TEST_CLOCK"),
   ],
