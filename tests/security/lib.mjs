@@ -19,8 +19,15 @@ export { TIER, record } from "../reliability/lib/figures.mjs";
  */
 export async function startServer(vars = {}) {
   const admin = adminToken();
-  const server = await startDevServer({ vars: { ADMIN_TOKEN: admin, ...vars } });
-  return { server, admin, url: server.url, ws: server.url.replace(/^http/, "ws") };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const server = await startDevServer({ vars: { ADMIN_TOKEN: admin, ...vars } });
+      return { server, admin, url: server.url, ws: server.url.replace(/^http/, "ws") };
+    } catch (err) {
+      // The free port it picked was taken by another process before wrangler bound it: pick another.
+      if (attempt >= 3 || !/Address already in use/.test(String(err))) throw err;
+    }
+  }
 }
 
 /**
