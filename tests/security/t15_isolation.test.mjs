@@ -101,9 +101,10 @@ after(async () => {
 /**
  * Asserts A's answer about B's id is the unknown-id answer, byte for byte, and shows none of B's data.
  * @param {string} what @param {{status: number, text: string, headers: Headers}} onB @param {{status: number, text: string, headers: Headers}} onUnknown
- * @param {{denied: number, identical: number}} tally
+ * @param {{attempted: number, denied: number, identical: number}} tally
  */
 function sameAsUnknown(what, onB, onUnknown, tally) {
+  tally.attempted++;
   assert.equal(onB.status, 404, `${what}: A got ${onB.status} for B's id: ${onB.text.slice(0, 300)}`);
   tally.denied++;
   assert.equal(onUnknown.status, 404, `${what}: unknown id → ${onUnknown.status}`);
@@ -114,8 +115,9 @@ function sameAsUnknown(what, onB, onUnknown, tally) {
 }
 
 describe("T15: tenant isolation", () => {
-  /** @type {{denied: number, identical: number, calls: number}} */
-  const tally = { denied: 0, identical: 0, calls: 0 };
+  /** @type {{attempted: number, denied: number, identical: number, calls: number}} */
+  const tally = { attempted: 0, denied: 0, identical: 0, calls: 0 };
+  let wsProbes = 0;
   let bUnchanged = 0;
 
   it("A's keys on every endpoint with B's run ids, lease ids and command ids: the same 404 as an unknown id, B unchanged", async () => {
@@ -193,6 +195,8 @@ describe("T15: tenant isolation", () => {
           upgradeStatus(`${s.ws}${path(unknownId("run_"))}`, headers),
         ]);
         tally.calls += 2;
+        tally.attempted++;
+        wsProbes++;
         assert.equal(onB, 404, `${r.state}: ${what}: upgrade answered ${onB}`);
         assert.equal(onUnknown, 404, `${what}: unknown run answered ${onUnknown}`);
         tally.denied++;
@@ -352,8 +356,8 @@ describe("T15: tenant isolation", () => {
     const seconds = (Date.now() - started) / 1000;
     const diskAfter = await storage(s.server.persistDir);
     await record("T15", "tenant isolation matrix", [
-      { figure: "A's calls on B's ids denied with 404", target: "100 %", value: `${tally.denied} of ${tally.denied}`, pass: true },
-      { figure: "of those, byte-identical to an unknown id's answer (HTTP; WebSockets by status)", target: "100 %", value: `${tally.identical} HTTP answers`, pass: true },
+      { figure: "A's calls on B's ids denied with 404", target: "100 %", value: `${tally.denied} of ${tally.attempted}`, pass: tally.attempted > 0 && tally.denied === tally.attempted },
+      { figure: "HTTP answers byte-identical to an unknown id's (WebSocket refusals compared by status)", target: "100 %", value: `${tally.identical} of ${tally.attempted - wsProbes}`, pass: tally.identical === tally.attempted - wsProbes },
       { figure: "B's runs changed by A's calls", target: "0", value: bRuns.length - bUnchanged, pass: bUnchanged === bRuns.length },
       { figure: "B's states covered", target: "every state", value: STATES.join(", "), pass: true },
       { figure: "random run-id guesses", target: TIER === "long" ? "10,000" : "1,000 (CI size; 10,000 with RELIABILITY_TIER=long)", value: GUESSES, pass: true },
