@@ -96,6 +96,13 @@ pub async fn handle(mut req: Request, env: &Env, rest: &[&str]) -> Result<Respon
             let now = clock::advance(body.advance_ms);
             http::json(200, &json!({ "now": now }))
         }
+        // The right method with a malformed id: as unknown as a well-formed one.
+        ["orgs", _, "keys"] if post || get => org_not_found(),
+        ["orgs", _, "keys", _, "revoke"] if post => {
+            http::problem(404, "key_not_found", "No such key")
+        }
+        // Without TEST_CLOCK the route does not exist.
+        ["test-clock"] if post => http::not_found(),
         ["orgs"] | ["test-clock"] => http::method_not_allowed(&["POST"]),
         ["orgs", _, "keys"] => http::method_not_allowed(&["GET", "POST"]),
         ["orgs", _, "keys", _, "revoke"] => http::method_not_allowed(&["POST"]),
@@ -153,7 +160,17 @@ async fn create_org(env: &Env, name: &str) -> Result<Response> {
     let org_id = ids::new_org_id();
     let body = json!({ "org_id": org_id, "name": name, "now": clock::now() }).to_string();
     let mut res = auth::org_request(env, &org_id, Method::Post, "/init", Some(body)).await?;
+    let status = res.status_code();
     let org: Value = res.json().await?;
+    if status != 200 {
+        // The index refused the organisation (a name it does not take): nothing was created.
+        let message = org["message"]
+            .as_str()
+            .unwrap_or("organisation refused")
+            .to_owned();
+        let field = org["field"].as_str().map(str::to_owned);
+        return http::problem_with(400, "invalid_argument", message, field, None);
+    }
     let user = match create_key(env, &org_id, Role::User, "default user key").await? {
         Ok(k) => k,
         Err(refusal) => return Ok(refusal),
