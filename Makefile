@@ -8,12 +8,15 @@ PROPTEST_CASES ?= 10000
 PROPTEST_LONG_CASES ?= 100000
 # T3 await-point interleavings (crate/tests/interleavings.rs) in proptest-long: the plan's N tier.
 INTERLEAVINGS_LONG_CASES ?= 1000000
+# T13 schemathesis test cases per operation and phase: 100 in `make test`, 1,000 in `make conformance-long`.
+CONFORMANCE_EXAMPLES ?= 100
+CONFORMANCE_LONG_EXAMPLES ?= 1000
 # T12 fuzzing, seconds per target (4 targets): 30 in `make test` (4 x 60 s plus the cold build of
 # the instrumented targets would not fit CI's budget), 600 in `make fuzz`.
 FUZZ_SECONDS ?= 30
 FUZZ_LONG_SECONDS ?= 600
 
-.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-security security-long test-reliability reliability test-browser typecheck fmt clean bench serve package test-package proptest-long setup-python test-contracts test-sdk fuzz fuzz-smoke
+.PHONY: setup build build-worker build-web dev test lint test-core test-wasm test-worker test-e2e test-security security-long test-reliability reliability test-browser typecheck fmt clean bench serve package test-package proptest-long setup-python test-contracts test-sdk fuzz fuzz-smoke test-conformance conformance-long
 
 setup:
 	@bash scripts/setup.sh
@@ -36,7 +39,7 @@ serve: build
 	@bash scripts/serve.sh
 
 ## Everything CI checks.
-test: lint test-core test-wasm build typecheck test-worker test-e2e test-security test-reliability test-contracts test-sdk test-browser test-package fuzz-smoke
+test: lint test-core test-wasm build typecheck test-worker test-e2e test-security test-reliability test-contracts test-sdk test-browser test-package test-conformance fuzz-smoke
 	@echo "make test: all layers passed"
 
 lint: setup
@@ -55,6 +58,14 @@ test-core: setup
 proptest-long: setup
 	@$(ENV) PROPTEST_CASES=$(PROPTEST_LONG_CASES) cargo test -p runbrake-core --release --test properties
 	@$(ENV) PROPTEST_CASES=$(INTERLEAVINGS_LONG_CASES) cargo test -p runbrake-core --release --test interleavings -- --nocapture
+
+## T13: schemathesis against /openapi.json on wrangler dev (tests/conformance; needs `make build`).
+test-conformance: setup setup-python
+	@$(ENV) SKIP_WORKER_BUILD=1 CONFORMANCE_EXAMPLES=$(CONFORMANCE_EXAMPLES) .tools/venv/bin/python -m pytest tests/conformance -q
+
+## T13, long: CONFORMANCE_LONG_EXAMPLES (1,000) per operation.
+conformance-long: setup setup-python
+	@$(ENV) SKIP_WORKER_BUILD=1 CONFORMANCE_EXAMPLES=$(CONFORMANCE_LONG_EXAMPLES) .tools/venv/bin/python -m pytest tests/conformance -q
 
 ## T12: every cargo-fuzz target (fuzz/) for FUZZ_SECONDS on the saved corpus; crashes fail.
 fuzz-smoke: setup

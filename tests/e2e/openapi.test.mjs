@@ -1423,6 +1423,28 @@ describe("a session against the document", () => {
     expectProblem(await call("DELETE", `/api/bulk-cancels/${id}`, { key: s.userKey }), 405, "method_not_allowed");
   });
 
+  it("the five contracts' routes answer in their own documented shapes", async () => {
+    /** @type {Record<string, {kind: string, create: Record<string, unknown>}>} */
+    const seeds = JSON.parse(await readFile(join(ROOT, "tests/contracts/runs.json"), "utf8"));
+    const bases = {
+      "000": "/v1/workflows/runs",
+      "001": "/v1/workflows/tests/runs",
+      "002": "/v1/workflows/experiments/runs",
+      "003": "/workflow_runs",
+      "004": "/v1/runs",
+    };
+    for (const [seed, base] of Object.entries(bases)) {
+      const run = await createRun(`contract ${seed}`, { ...seeds[seed].create, kind: seeds[seed].kind, initial: "queued" });
+      expectStatus(await call("GET", `${base}/${run.id}`, { key: s.userKey }), 200);
+      expectStatus(await call("POST", `${base}/${run.id}/cancel`, { key: s.userKey, as: "api-key" }), 200);
+      expectStatus(await call("GET", `${base}/${run.id}`, { key: s.userKey }), 200);
+      expectStatus(await call("GET", `${base}/${run.id}`), 401);
+      expectStatus(await call("POST", `${base}/${run.id}/cancel`, { key: s.execKey }), 403);
+      expectStatus(await call("GET", `${base}/nope_${RUN}`, { key: s.userKey }), 404);
+      expectStatus(await call("POST", `${base}/nope_${RUN}/cancel`, { key: s.userKey, raw: "[1]", headers: { "content-type": "application/json" } }), seed < "003" ? 422 : 400);
+    }
+  });
+
   it("every operation was exercised against its schema", (t) => {
     const exercised = new Set([...coverage.keys()].map((k) => k.split(" ")[0]));
     const missing = [...operations.keys()].filter((id) => !exercised.has(id));

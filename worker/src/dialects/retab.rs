@@ -243,8 +243,25 @@ pub fn workflow_run(run: &Snapshot) -> Value {
     if !matches!(m.get("inputs"), Some(Value::Object(_))) {
         m.insert("inputs".to_owned(), empty_inputs());
     }
-    m.insert("metadata".to_owned(), Value::Object(info.metadata.clone()));
+    m.insert("metadata".to_owned(), string_metadata(&info.metadata));
     Value::Object(m)
+}
+
+/// Seed 000's `metadata` is `dict[str, str]` (the SDK refuses anything else), while a native
+/// run's metadata may hold any JSON: other values are shown as their JSON text.
+fn string_metadata(metadata: &Map<String, Value>) -> Value {
+    Value::Object(
+        metadata
+            .iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), Value::String(text))
+            })
+            .collect(),
+    )
 }
 
 /// Seed 000: every decided cancel is a 200; the status says what happened.
@@ -491,6 +508,19 @@ mod tests {
             state,
             json!({ "inputs": { "documents": {}, "json_data": { "b1": { "x": 1 } } }, "organization_id": "org_123" }),
         )
+    }
+
+    #[test]
+    fn workflow_metadata_holds_only_strings() {
+        let mut run = wf("running");
+        run.info.metadata = serde_json::from_value(
+            json!({ "customer": "acme", "priority": 2, "tags": ["q3"], "x": null }),
+        )
+        .expect("metadata");
+        assert_eq!(
+            workflow_run(&run)["metadata"],
+            json!({ "customer": "acme", "priority": "2", "tags": "[\"q3\"]", "x": "null" })
+        );
     }
 
     #[test]
