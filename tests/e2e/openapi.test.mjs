@@ -1138,6 +1138,15 @@ describe("a session against the document", () => {
       "child_id",
     );
     expectProblem(await act(i.id, "children", { items: [] }), 400, "invalid_argument", "items");
+    // A child id the run already has (T13 found it left an event without its state behind, and
+    // every later write of the run failed): refused, nothing written, the run still moves.
+    const before = await getRun(i.id);
+    const again = await act(i.id, "children", { items: [{ id: "p3" }, { id: "p1" }] });
+    expectProblem(again, 409, "child_exists", "items");
+    const after = await getRun(i.id);
+    assert.equal(after.version, before.version, "a refused report wrote nothing");
+    assert.deepEqual(after.children, before.children);
+    expectStatus(await act(i.id, "children", { items: [{ id: "p3" }] }), 200);
   });
 
   it("lists the organisation's runs with filters and cursors", async () => {
