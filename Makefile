@@ -8,7 +8,7 @@ PROPTEST_CASES ?= 10000
 PROPTEST_LONG_CASES ?= 100000
 # T3 await-point interleavings (crate/tests/interleavings.rs) in proptest-long: the plan's N tier.
 INTERLEAVINGS_LONG_CASES ?= 1000000
-# T13 schemathesis test cases per operation and phase: 100 in `make test`, 1,000 in `make conformance-long`.
+# T13 schemathesis: at least this many test cases per operation; 100 in `make test`, 1,000 in `make conformance-long`.
 CONFORMANCE_EXAMPLES ?= 100
 CONFORMANCE_LONG_EXAMPLES ?= 1000
 # T12 fuzzing, seconds per target (4 targets): 30 in `make test` (4 x 60 s plus the cold build of
