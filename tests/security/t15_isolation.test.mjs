@@ -7,12 +7,15 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { after, before, describe, it } from "node:test";
 import { upgradeStatus } from "../lib/api.mjs";
 import { TIER, call, createRun, newOrg, pool, record, runIn, send, snapshot, startServer, STATES } from "./lib.mjs";
 
 const LIST_RUNS = TIER === "long" ? 1_000 : 300; // CI: 300 mixed runs (time), N tier: the plan's 1,000
-const GUESSES = TIER === "long" ? 10_000 : 1_000; // CI: 1,000 guesses (each one addresses a fresh object), N: 10,000
+const GUESSES = TIER === "long" ? 10_000 : 2_000; // CI: 2,000 guesses (each one addresses a fresh object), N: 10,000
+/** Requests with made-up keys of made-up organisations, and guesses of bulk job ids. */
+const OTHER_GUESSES = TIER === "long" ? 2_000 : 300;
 const IN_FLIGHT = 64;
 
 /** @type {Awaited<ReturnType<typeof startServer>>} */
@@ -47,6 +50,32 @@ async function storage(dir) {
     bytes += (await stat(join(e.parentPath, e.name)).catch(() => ({ size: 0 }))).size;
   }
   return { files, bytes };
+}
+
+/** The objects' databases under a folder. @param {string} dir */
+async function databases(dir) {
+  return (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile() && e.name.endsWith(".sqlite"))
+    .map((e) => join(e.parentPath, e.name));
+}
+
+/**
+ * The tables runbrake wrote into a database: everything but the runtime's own (workerd's `_cf_*`,
+ * miniflare's `__miniflare_*`, SQLite's). The runtime opens a file for every object addressed, so
+ * files alone prove nothing; tables do.
+ * @param {string} file
+ */
+function ownTables(file) {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+      .all()
+      .map((r) => String(r.name))
+      .filter((n) => !n.startsWith("_cf_") && !n.startsWith("__miniflare_") && !n.startsWith("sqlite_"));
+  } finally {
+    db.close();
+  }
 }
 
 /** Per-request ids in the contract envelopes differ by design; everything else must not. */
@@ -344,6 +373,7 @@ describe("T15: tenant isolation", () => {
     let hits = 0;
     let other = 0;
     const disk = await storage(s.server.persistDir);
+    const known = new Set(await databases(s.server.persistDir));
     const started = Date.now();
     await pool(
       IN_FLIGHT,
@@ -354,7 +384,23 @@ describe("T15: tenant isolation", () => {
       }),
     );
     const seconds = (Date.now() - started) / 1000;
+    // Keys that look right for organisations nobody created, and job ids nobody started: each
+    // one addresses an object of its own too.
+    const rand = (/** @type {number} */ n) => Array.from(randomBytes(n), (b) => B62[b % 62]).join("");
+    let keyAnswers = 0;
+    let jobAnswers = 0;
+    await pool(
+      IN_FLIGHT,
+      Array.from({ length: OTHER_GUESSES }, () => async () => {
+        const res = await req(`/api/runs/${unknownId("run_")}`, { key: `rbk_org_${rand(22)}.${rand(43)}` });
+        if (res.status === 401) keyAnswers++;
+        const job = await req(`/api/bulk/jobs/${unknownId("bulk_")}`, { key: A.user });
+        if (job.status === 404) jobAnswers++;
+      }),
+    );
     const diskAfter = await storage(s.server.persistDir);
+    const fresh = (await databases(s.server.persistDir)).filter((f) => !known.has(f));
+    const written = fresh.filter((f) => ownTables(f).length > 0).length;
     await record("T15", "tenant isolation matrix", [
       { figure: "A's calls on B's ids denied with 404", target: "100 %", value: `${tally.denied} of ${tally.attempted}`, pass: tally.attempted > 0 && tally.denied === tally.attempted },
       { figure: "HTTP answers byte-identical to an unknown id's (WebSocket refusals compared by status)", target: "100 %", value: `${tally.identical} of ${tally.attempted - wsProbes}`, pass: tally.identical === tally.attempted - wsProbes },
@@ -364,16 +410,22 @@ describe("T15: tenant isolation", () => {
       { figure: "guess hits", target: "0", value: hits, pass: hits === 0 },
       { figure: "guess answers other than the unknown-id 404", target: "0", value: other, pass: other === 0 },
       { figure: "guesses per second (64 in flight)", target: "(measured)", value: Math.round(GUESSES / seconds), pass: true },
+      { figure: "made-up keys of made-up organisations answered 401", target: `${OTHER_GUESSES}`, value: keyAnswers, pass: keyAnswers === OTHER_GUESSES },
+      { figure: "guessed bulk job ids answered 404", target: `${OTHER_GUESSES}`, value: jobAnswers, pass: jobAnswers === OTHER_GUESSES },
       {
-        figure: "storage left behind by the guesses (each unknown id opens a run object that writes its schema)",
-        target: "(measured; ideally 0)",
-        value: `${diskAfter.files - disk.files} files, ${Math.round((diskAfter.bytes - disk.bytes) / 1024)} KiB`,
-        pass: true,
+        figure: "guessed objects holding any runbrake table (tables come with an object's first write only)",
+        target: "0",
+        value: `${written} of ${fresh.length} (the runtime's own files: ${diskAfter.files - disk.files}, ${Math.round((diskAfter.bytes - disk.bytes) / 1024)} KiB)`,
+        pass: written === 0,
       },
       { figure: "responses ≥ 500", target: "0", value: serverErrors.length, pass: serverErrors.length === 0 },
     ]);
     assert.equal(hits, 0);
     assert.equal(other, 0);
+    assert.equal(keyAnswers, OTHER_GUESSES);
+    assert.equal(jobAnswers, OTHER_GUESSES);
+    assert.ok(fresh.length > 0, "the guesses addressed objects of their own");
+    assert.equal(written, 0, "a guess wrote tables into an object");
     assert.deepEqual(serverErrors, []);
   });
 });

@@ -20,6 +20,7 @@ mod origin;
 mod rate_limit;
 mod run_info;
 mod run_object;
+mod storage;
 mod vars;
 
 pub use bulk::BulkJob;

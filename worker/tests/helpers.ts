@@ -1,4 +1,4 @@
-import { env, SELF } from "cloudflare:test";
+import { env, runInDurableObject, SELF } from "cloudflare:test";
 
 /** The admin token vitest.config.ts generated for this run. */
 export const ADMIN: string = env.ADMIN_TOKEN;
@@ -55,4 +55,17 @@ export async function claim(org: Org, runId: string, leaseMs = 60_000): Promise<
   const res = await api(`/api/runs/${runId}/claim`, { key: org.executor, body: { executor: "exec-1", lease_ms: leaseMs } });
   if (res.status !== 200) throw new Error(`claim: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.lease.id;
+}
+
+/**
+ * The tables an object holds besides the runtime's own (workerd's `_cf_*`, miniflare's): an
+ * object addressed by an unknown id or organisation must have none.
+ */
+export async function ownTables(stub: DurableObjectStub): Promise<string[]> {
+  return runInDurableObject(stub, (_i, state) =>
+    state.storage.sql
+      .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE '__miniflare%'")
+      .toArray()
+      .map((r) => String(r.name)),
+  );
 }

@@ -1,5 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { ownTables } from "./helpers";
 
 // OrgIndex, called directly through its namespace (the Worker and the run objects do the same
 // with `stub.fetch`). Every test uses its own organisation, so tests never share an object.
@@ -11,6 +12,14 @@ function freshOrg(prefix = "org_test"): { id: string; stub: Stub } {
   counter += 1;
   const id = `${prefix}_${counter}_${Math.random().toString(36).slice(2, 8)}`;
   return { id, stub: env.ORGS.get(env.ORGS.idFromName(id)) };
+}
+
+/** An organisation whose index was created (`/init`), as every index holding runs is. */
+async function initialisedOrg(prefix = "org_test"): Promise<{ id: string; stub: Stub }> {
+  const org = freshOrg(prefix);
+  const res = await call(org.stub, "POST", "/init", { org_id: org.id, name: "Acme", now: 1 });
+  if (res.status !== 200) throw new Error(`init: ${res.status}`);
+  return org;
 }
 
 async function call(
@@ -116,6 +125,18 @@ describe("OrgIndex: organisation", () => {
   });
 });
 
+describe("OrgIndex: an organisation nobody created", () => {
+  it("answers every route not found and writes no table (a made-up key's org leaves nothing)", async () => {
+    const { stub } = freshOrg();
+    expect((await call(stub, "POST", "/auth", { hash: HASH_A })).body.error).toBe("unknown_key");
+    expect((await call(stub, "GET", "/org")).status).toBe(404);
+    expect((await call(stub, "GET", "/runs")).status).toBe(404);
+    expect((await call(stub, "POST", "/runs", { summaries: [] })).status).toBe(404);
+    const tables = await ownTables(stub);
+    expect(tables).toEqual([]);
+  });
+});
+
 describe("OrgIndex: keys", () => {
   it("creates, lists, authenticates and revokes keys without ever returning the hash", async () => {
     const { id, stub } = freshOrg();
@@ -176,7 +197,7 @@ describe("OrgIndex: keys", () => {
 
 describe("OrgIndex: run summaries", () => {
   it("ignores stale and duplicate updates and keeps the per-status counts exact", async () => {
-    const { stub } = freshOrg();
+    const { stub } = await initialisedOrg();
     expect(await upsert(stub, [summary("r1", 1), summary("r2", 1)])).toEqual({ applied: 2, ignored: 0 });
     // r1 moves to running then completed; the outbox then redelivers an old and a duplicate seq.
     expect(await upsert(stub, [summary("r1", 3, { status: "running" })])).toEqual({ applied: 1, ignored: 0 });
@@ -205,14 +226,14 @@ describe("OrgIndex: run summaries", () => {
   });
 
   it("stores the summary verbatim, extra fields included", async () => {
-    const { stub } = freshOrg();
+    const { stub } = await initialisedOrg();
     const s = summary("r1", 1, { name: "Nightly", children: { pending: 2 }, deadline: null, wait_reason: "sleep" });
     await upsert(stub, [s]);
     expect((await list(stub)).data).toEqual([s]);
   });
 
   it("refuses an invalid batch whole, naming the field, and writes nothing", async () => {
-    const { stub } = freshOrg();
+    const { stub } = await initialisedOrg();
     const bad = await call(stub, "POST", "/runs", { summaries: [summary("ok", 1), summary("bad", 1, { status: "done" })] });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toBe("invalid");
@@ -239,7 +260,7 @@ describe("OrgIndex: listing", () => {
   }
 
   it("filters by status, kind, batch, tag, time range and text", async () => {
-    const { stub } = freshOrg();
+    const { stub } = await initialisedOrg();
     await seed(stub);
     expect(ids((await list(stub)).data)).toEqual(["run_e", "run_d", "run_c", "run_b", "run_a"]);
     expect(ids((await list(stub, "order=asc")).data)).toEqual(["run_a", "run_b", "run_c", "run_d", "run_e"]);
@@ -273,7 +294,7 @@ describe("OrgIndex: listing", () => {
   });
 
   it("re-indexes tags and status when a run changes", async () => {
-    const { stub } = freshOrg();
+    const { stub } = await initialisedOrg();
     await seed(stub);
     await upsert(stub, [summary("run_a", 2, { status: "cancelled", created_at: 100, tags: ["etl"] })]);
     expect(ids((await list(stub, "tag=nightly")).data)).toEqual(["run_c"]);
@@ -283,7 +304,7 @@ describe("OrgIndex: listing", () => {
   });
 
   it("pages through every run exactly once and ends with a null cursor", async () => {
-    const { stub } = freshOrg();
+    const { stub } = await initialisedOrg();
     // 25 runs, several sharing a created_at, so the id breaks ties.
     const all = Array.from({ length: 25 }, (_, i) =>
       summary(`run_${String(i).padStart(2, "0")}`, 1, { created_at: 1_000 + Math.floor(i / 3), status: i % 2 ? "running" : "queued" }),
@@ -327,7 +348,7 @@ describe("OrgIndex: listing", () => {
   });
 
   it("refuses bad parameters with 400 naming the parameter", async () => {
-    const { stub } = freshOrg();
+    const { stub } = await initialisedOrg();
     for (const [query, field] of [
       ["limit=0", "limit"],
       ["limit=201", "limit"],
@@ -351,7 +372,7 @@ describe("OrgIndex: listing", () => {
   });
 
   it("answers unknown routes with 404 and wrong methods with 405", async () => {
-    const { stub } = freshOrg();
+    const { stub } = await initialisedOrg();
     expect(await call(stub, "GET", "/nope")).toMatchObject({ status: 404, body: { error: "not_found" } });
     expect(await call(stub, "GET", "/runs/x/y")).toMatchObject({ status: 404 });
     const wrong = await call(stub, "DELETE", "/runs");
@@ -362,7 +383,7 @@ describe("OrgIndex: listing", () => {
   });
 
   it("walks indexes, not the whole table, on the hot paths", async () => {
-    const { stub } = freshOrg();
+    const { stub } = await initialisedOrg();
     await seed(stub);
     const plans = await runInDurableObject(stub, (_i, state) => {
       const plan = (sql: string, ...binds: unknown[]) =>
@@ -397,7 +418,7 @@ describe("OrgIndex: listing", () => {
 
 describe("OrgIndex: watch", () => {
   it("says hello, then pushes every applied change live", async () => {
-    const { stub } = freshOrg();
+    const { stub } = await initialisedOrg();
     const w = await watch(stub);
     const [hello] = await w.until((m) => m.length >= 1);
     expect(hello).toEqual({ type: "hello", seq: 0 });
@@ -419,7 +440,7 @@ describe("OrgIndex: watch", () => {
   });
 
   it("replays the changes after after_seq before the hello, or asks for a resync", async () => {
-    const { stub } = freshOrg();
+    const { stub } = await initialisedOrg();
     await upsert(stub, [summary("r1", 1), summary("r2", 1), summary("r3", 1)]);
     await upsert(stub, [summary("r2", 2, { status: "cancelled" })]);
 
@@ -451,7 +472,7 @@ describe("OrgIndex: watch", () => {
   });
 
   it("closes on unsupported messages", async () => {
-    const { stub } = freshOrg();
+    const { stub } = await initialisedOrg();
     const w = await watch(stub);
     await w.until((m) => m.length >= 1);
     const closed = new Promise<number>((resolve) => w.ws.addEventListener("close", (e) => resolve(e.code)));
@@ -460,7 +481,7 @@ describe("OrgIndex: watch", () => {
   });
 
   it("keeps the last 10,000 changes and asks a watcher behind the window to resync", async () => {
-    const { stub } = freshOrg();
+    const { stub } = await initialisedOrg();
     // 10,500 changes: 21 batches of 500 updates of 50 runs.
     for (let b = 0; b < 21; b++) {
       const batch = Array.from({ length: 500 }, (_, i) => summary(`r${i % 50}`, b * 10 + Math.floor(i / 50) + 1, { status: i % 3 ? "running" : "queued" }));
@@ -490,7 +511,7 @@ describe("OrgIndex: watch", () => {
 
 describe("OrgIndex: scale", () => {
   it("answers list, filter, page and count queries quickly with 100,000 runs", async () => {
-    const { stub } = freshOrg();
+    const { stub } = await initialisedOrg();
     await call(stub, "GET", "/org"); // construct the object (and its schema)
     const N = 100_000;
     // Seed straight into the tables (the upsert path is covered above; this is about reads).

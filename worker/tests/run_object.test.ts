@@ -1,6 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { advance, api, claim, createRun, newOrg } from "./helpers";
+import { advance, api, claim, createRun, newOrg, ownTables } from "./helpers";
 
 function runStub(orgId: string, runId: string) {
   return env.RUNS.get(env.RUNS.idFromName(`${orgId}/${runId}`));
@@ -125,5 +125,37 @@ describe("RunObject", () => {
       state.storage.sql.exec("SELECT key FROM outbox").toArray(),
     );
     expect(outbox).toEqual([]);
+  });
+
+  it("answers an unknown run id not found on every route and writes no table into its object", async () => {
+    const org = await newOrg();
+    const id = "run_" + "Z".repeat(22);
+    for (const path of [`/api/runs/${id}`, `/api/runs/${id}/events`, `/api/runs/${id}/children`]) {
+      expect((await api(path, { key: org.user })).status, path).toBe(404);
+    }
+    expect((await api(`/api/runs/${id}/cancel`, { key: org.user, body: {} })).status).toBe(404);
+    expect((await api(`/api/runs/${id}/heartbeat`, { key: org.executor, body: { lease_id: "l" } })).status).toBe(404);
+    const tables = await ownTables(runStub(org.orgId, id));
+    expect(tables).toEqual([]);
+  });
+
+  it("rolls back every write of an operation that fails part-way, and the retry applies it once", async () => {
+    const org = await newOrg();
+    const run = await createRun(org);
+    const stub = runStub(org.orgId, run.id);
+    // The outbox write comes after the event and the state: without it the cancel cannot finish.
+    await runInDurableObject(stub, (_i, state) => {
+      state.storage.sql.exec("DROP TABLE outbox");
+    });
+    const failed = await api(`/api/runs/${run.id}/cancel`, { key: org.user, body: { command_id: "c-1" } });
+    expect(failed.status).toBe(500);
+    expect((await api(`/api/runs/${run.id}`, { key: org.user })).body.run.status).toBe("queued");
+    expect(await eventTypes(org.orgId, run.id)).toEqual(["created"]);
+    // The object looks at its schema again after a rollback (and restores the missing table).
+    const retried = await api(`/api/runs/${run.id}/cancel`, { key: org.user, body: { command_id: "c-1" } });
+    expect(retried.status).toBe(200);
+    expect(retried.body.outcome.kind).toBe("cancelled_now");
+    // One cancel and one idempotency record for c-1: nothing of the failed attempt remains.
+    expect(await eventTypes(org.orgId, run.id)).toEqual(["created", "cancelled", "cancel_recorded"]);
   });
 });

@@ -15,8 +15,7 @@ use super::{CREATE_BODY, SMALL_BODY, errors, view};
 use crate::auth::Caller;
 use crate::http::{self, json_body};
 use crate::ids;
-use crate::run_object::protocol::{Op, OpError};
-use crate::run_object::store;
+use crate::run_object::protocol::Op;
 
 const DEFAULT_LEASE_MS: u64 = 30_000;
 
@@ -256,22 +255,6 @@ async fn run_command(env: &Env, caller: &Caller, id: &str, command: Command) -> 
                 });
             }
             http::json(200, &body)
-        }
-        // A child id the run already holds: refused by the object before it wrote anything.
-        Err(OpError::Internal { message }) if message.starts_with(store::CHILD_EXISTS) => {
-            let detail = message
-                .strip_prefix(store::CHILD_EXISTS)
-                .unwrap_or(&message)
-                .trim_start_matches(':')
-                .trim()
-                .to_owned();
-            http::problem_with(
-                409,
-                store::CHILD_EXISTS,
-                detail,
-                Some("items".to_owned()),
-                None,
-            )
         }
         Err(e) => errors::op(e),
     }

@@ -40,6 +40,7 @@ use worker::{
 
 use crate::clock;
 use crate::run_object::protocol::{Op, OpError, OpReply};
+use crate::storage::LazySchema;
 use protocol::{SelectionPage, Spec, StartJob};
 use store::{ItemState, JobRow, JobStatus, Outcome};
 
@@ -73,6 +74,8 @@ pub struct BulkJob {
     env: Env,
     /// A slice is running in this instance (an alarm retried meanwhile does nothing).
     driving: Cell<bool>,
+    /// Created by `/start`: a guessed job id answers not found and leaves nothing on disk.
+    schema: LazySchema,
 }
 
 fn err(status: u16, code: &str, message: &str, field: Option<&str>) -> Result<Response> {
@@ -250,6 +253,7 @@ impl BulkJob {
             Err(e) => return err(400, "invalid", &format!("body: {e}"), None),
         };
         let sql = self.sql();
+        self.schema.create(&sql)?;
         let created = store::create(&sql, &start)?;
         let running = store::load(&sql)?.is_some_and(|j| j.status() == JobStatus::Running);
         if created || (running && self.state.storage().get_alarm().await?.is_none()) {
@@ -530,18 +534,19 @@ impl BulkJob {
 
 impl DurableObject for BulkJob {
     fn new(state: State, env: Env) -> Self {
-        if let Err(e) = store::migrate(&state.storage().sql()) {
-            worker::console_error!("bulk job schema: {e}");
-        }
         Self {
             state,
             env,
             driving: Cell::new(false),
+            schema: LazySchema::new("job", store::SCHEMA),
         }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
         let path = req.path();
+        if path != "/start" && !self.schema.exists(&self.sql())? {
+            return err(404, "job_not_found", "no such job", None);
+        }
         match (req.method(), path.as_str()) {
             (Method::Post, "/start") => self.start(req).await,
             (Method::Get, "/job") => self.job_response(200),
@@ -552,6 +557,9 @@ impl DurableObject for BulkJob {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        if !self.schema.exists(&self.sql())? {
+            return Response::empty();
+        }
         if self.driving.replace(true) {
             return Response::empty();
         }

@@ -47,13 +47,6 @@ pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID",
 ];
 
-pub fn migrate(sql: &SqlStorage) -> worker::Result<()> {
-    for s in SCHEMA {
-        sql.exec(s, None)?;
-    }
-    Ok(())
-}
-
 pub fn int(v: u64) -> SqlStorageValue {
     SqlStorageValue::Integer(i64::try_from(v).unwrap_or(i64::MAX))
 }

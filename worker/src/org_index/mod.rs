@@ -39,13 +39,13 @@ mod summary;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use worker::wasm_bindgen::closure::Closure;
-use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::{
     DurableObject, Env, Method, Request, Response, Result, SqlStorage, SqlStorageValue, State,
-    Storage, WebSocket, WebSocketIncomingMessage, WebSocketPair, console_error, console_warn,
-    durable_object, js_sys,
+    WebSocket, WebSocketIncomingMessage, WebSocketPair, console_error, console_warn,
+    durable_object,
 };
+
+use crate::storage::{LazySchema, transaction_sync};
 
 use error::ApiError;
 use query::CountPlan;
@@ -129,43 +129,6 @@ async fn read_body(req: &mut Request) -> std::result::Result<String, Fail> {
         return Err(ApiError::too_large(format!("body: at most {MAX_BODY_BYTES} bytes")).into());
     }
     Ok(body)
-}
-
-/// Runs `body` inside `storage.transactionSync`, so a failure part-way through a multi-statement
-/// write rolls all of it back (the per-status counts must never drift from the rows).
-fn transaction_sync<T>(storage: &Storage, body: impl FnOnce() -> Result<T>) -> Result<T> {
-    let raw: &JsValue = storage.as_raw();
-    let func: js_sys::Function = js_sys::Reflect::get(raw, &JsValue::from_str("transactionSync"))?
-        .dyn_into()
-        .map_err(|_| worker::Error::from("storage.transactionSync is not a function"))?;
-    let mut body = Some(body);
-    let mut out: Option<Result<T>> = None;
-    let mut run = || -> std::result::Result<(), JsValue> {
-        let Some(body) = body.take() else {
-            return Err(JsValue::from_str("transaction body called twice"));
-        };
-        let result = body();
-        // Throwing makes transactionSync roll back.
-        let thrown = result
-            .as_ref()
-            .err()
-            .map(|e| JsValue::from_str(&e.to_string()));
-        out = Some(result);
-        thrown.map_or(Ok(()), Err)
-    };
-    let called = {
-        let callback =
-            Closure::<dyn FnMut() -> std::result::Result<(), JsValue>>::borrow_mut_aborting(
-                &mut run,
-            );
-        func.call1(raw, callback.as_js_value())
-    };
-    match (called, out) {
-        (Ok(_), Some(result)) => result,
-        (Err(_), Some(Err(e))) => Err(e),
-        (Err(e), Some(Ok(_)) | None) => Err(e.into()),
-        (Ok(_), None) => Err("transaction body did not run".into()),
-    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -387,6 +350,9 @@ fn apply_batch(sql: &SqlStorage, batch: &[RunSummary]) -> Result<(Vec<(u64, usiz
 #[durable_object]
 pub struct OrgIndex {
     state: State,
+    /// Created by `/init` only: a request for an organisation nobody created (a made-up key's
+    /// org id) answers not found and leaves nothing on disk.
+    schema: LazySchema,
 }
 
 impl OrgIndex {
@@ -406,6 +372,13 @@ impl OrgIndex {
         let path = req.path();
         let method = req.method();
         let segments: Vec<&str> = path.split('/').skip(1).collect();
+        if segments.as_slice() != ["init"] && !self.schema.exists(&self.sql())? {
+            return Err(match segments.as_slice() {
+                ["auth"] => ApiError::unknown_key(),
+                _ => ApiError::not_found("organisation not initialised"),
+            }
+            .into());
+        }
         match segments.as_slice() {
             ["init"] => match method {
                 Method::Post => self.init(&read_body(&mut req).await?),
@@ -472,6 +445,7 @@ impl OrgIndex {
     fn init(&self, body: &str) -> Outcome {
         let r = keys::parse_init(body)?;
         let sql = self.sql();
+        self.schema.create(&sql)?;
         if let Some(org) = self.org(&sql)? {
             if org.org_id != r.org_id {
                 return Err(ApiError::conflict(format!(
@@ -742,13 +716,10 @@ impl OrgIndex {
 
 impl DurableObject for OrgIndex {
     fn new(state: State, _env: Env) -> Self {
-        let sql = state.storage().sql();
-        for statement in schema::STATEMENTS {
-            if let Err(e) = sql.exec(statement, None) {
-                console_error!("org_index: schema: {e}");
-            }
+        Self {
+            state,
+            schema: LazySchema::new("org", schema::STATEMENTS),
         }
-        Self { state }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {

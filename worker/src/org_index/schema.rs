@@ -1,4 +1,5 @@
-//! The OrgIndex SQLite schema, created (if absent) in every constructor.
+//! The OrgIndex SQLite schema, created by `/init` and brought up to date by the first request
+//! of each instance (every statement is idempotent).
 
 pub const STATEMENTS: &[&str] = &[
     // One row: the organisation.

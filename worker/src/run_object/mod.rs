@@ -1,11 +1,16 @@
 //! RunObject: one SQLite-backed Durable Object per run, named `<org id>/<run id>` so a key of
 //! another organisation addresses an empty object (a 404, never a 403).
 //!
-//! Every operation is parse → load → `runbrake_core::apply` → write → reply, with nothing
-//! awaited between the load and the writes: workerd commits those writes as one transaction and
-//! holds the reply (and every WebSocket message) until the commit is durable. Work that talks to
-//! other objects (the organisation index, sub-run cascades) goes through the outbox and the
-//! alarm, after the commit, and is retried until it lands.
+//! Every operation is parse → load → `runbrake_core::apply` → write → reply. The load and the
+//! writes run inside one `transactionSync`, with nothing awaited in between: they commit or roll
+//! back as one, and workerd holds the reply (and every WebSocket message) until the commit is
+//! durable. Messages, executor signals and outbox deliveries are queued during the operation
+//! and leave only once it has committed. Work that talks to other objects (the organisation
+//! index, sub-run cascades) goes through the outbox and the alarm, after the commit, and is
+//! retried until it lands.
+//!
+//! The tables appear with the run's creation: an object addressed by an unknown id (or another
+//! organisation's) answers not found and writes nothing, so guesses leave nothing on disk.
 
 mod mutant;
 pub mod protocol;
@@ -17,7 +22,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use runbrake_core::{Command, Effect, Millis, RunState, UpdateChildArgs};
+use runbrake_core::{Command, Effect, EventRecord, Millis, RunState, UpdateChildArgs};
 use serde::{Deserialize, Serialize};
 use worker::{
     DurableObject, Env, Request, Response, Result, SqlStorage, State, WebSocket,
@@ -25,6 +30,7 @@ use worker::{
 };
 
 use crate::clock;
+use crate::storage::{LazySchema, transaction_sync};
 use protocol::{Op, OpError, OpReply, OpResult, Snapshot};
 use store::Stored;
 
@@ -33,6 +39,8 @@ const MAX_BACKOFF_MS: u64 = 60_000;
 /// Outbox rows are delivered right after their commit; this alarm is the fallback that retries
 /// them if that delivery failed or the instance died first.
 const OUTBOX_FALLBACK_MS: u64 = 30_000;
+/// The refusal of a child id the run already holds.
+const CHILD_EXISTS: &str = "child_exists";
 /// Events one `events` page or WebSocket replay carries.
 pub const MAX_EVENTS_PAGE: u32 = 1_000;
 
@@ -45,10 +53,25 @@ pub struct RunObject {
     /// fallback alarm. After an eviction this is empty and a row may be delivered twice, which
     /// the receivers ignore (the index by seq, a sub-run by command_id).
     delivered: Rc<RefCell<HashMap<String, String>>>,
-    /// Rows written by the current operation, to deliver as soon as it has committed.
-    to_deliver: RefCell<Vec<(String, String)>>,
+    /// What the current operation sends once it has committed.
+    after_commit: RefCell<AfterCommit>,
     /// The alarm as this instance last set or read it (`None`: not known yet).
     alarm_at: Cell<Option<Option<u64>>>,
+    /// No later than the earliest outbox retry (`None`: not known yet; `Some(None)`: empty).
+    /// Deleting a row may leave it early, which only makes the alarm fire early and look again.
+    outbox_due: Cell<Option<Option<u64>>>,
+    schema: LazySchema,
+}
+
+/// What an operation sends once its writes have committed; dropped if they roll back.
+#[derive(Default)]
+struct AfterCommit {
+    /// Outbox rows (key, payload) to deliver.
+    deliver: Vec<(String, String)>,
+    /// Events for the watchers.
+    events: Vec<EventRecord>,
+    /// Cancel signals for connected executors: (lease id, deadline).
+    signals: Vec<(String, Millis)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -82,7 +105,7 @@ impl RunObject {
                 child_names,
                 cancel,
             } => {
-                if store::load(&sql).map_err(internal)?.is_some() {
+                if self.load(&sql).map_err(internal)?.is_some() {
                     return Err(OpError::refused(
                         &runbrake_core::CommandError::AlreadyExists { id: args.id },
                         None,
@@ -90,6 +113,7 @@ impl RunObject {
                 }
                 let (mut state, mut decision) =
                     runbrake_core::create(&args, now).map_err(|e| OpError::refused(&e, None))?;
+                self.schema.create(&sql).map_err(internal)?;
                 // A sub-run of a parent whose cancel was accepted is cancelled in this same
                 // write: it never exists in a state an executor could claim.
                 if let Some(cancel) = cancel {
@@ -116,7 +140,8 @@ impl RunObject {
                 })
             }
             Op::Command { command } => {
-                let mut stored = store::load(&sql)
+                let mut stored = self
+                    .load(&sql)
                     .map_err(internal)?
                     .ok_or(OpError::NotFound)?;
                 let command = self.complete_command(&sql, command, &stored)?;
@@ -130,7 +155,7 @@ impl RunObject {
                     let listed_change = stored.state.children != children_before;
                     self.after_commit_effects(&sql, &stored, &decision.effects, listed_change, now)
                         .map_err(internal)?;
-                    stream::broadcast(&self.state, &stored, &decision.events, now);
+                    self.after_commit.borrow_mut().events = decision.events;
                 }
                 Ok(OpReply {
                     run: Self::snapshot(&stored, now),
@@ -140,7 +165,8 @@ impl RunObject {
                 })
             }
             Op::Get => {
-                let stored = store::load(&sql)
+                let stored = self
+                    .load(&sql)
                     .map_err(internal)?
                     .ok_or(OpError::NotFound)?;
                 Ok(OpReply {
@@ -151,7 +177,8 @@ impl RunObject {
                 })
             }
             Op::Events { after_seq, limit } => {
-                let stored = store::load(&sql)
+                let stored = self
+                    .load(&sql)
                     .map_err(internal)?
                     .ok_or(OpError::NotFound)?;
                 let events = store::events_after(&sql, after_seq, limit.min(MAX_EVENTS_PAGE))
@@ -168,7 +195,8 @@ impl RunObject {
                 after,
                 limit,
             } => {
-                let stored = store::load(&sql)
+                let stored = self
+                    .load(&sql)
                     .map_err(internal)?
                     .ok_or(OpError::NotFound)?;
                 let rows = store::children_page(&sql, status, after.as_deref(), limit)
@@ -183,19 +211,21 @@ impl RunObject {
         }
     }
 
-    /// Fills in what only storage knows: a child update carries the child's stored status.
+    /// Fills in what only storage knows: a child update carries the child's stored status, and
+    /// a child id the run already holds is refused (the core only counts children).
     fn complete_command(
         &self,
         sql: &SqlStorage,
         command: Command,
         stored: &Stored,
     ) -> std::result::Result<Command, OpError> {
+        let internal = |e: worker::Error| OpError::Internal {
+            message: e.to_string(),
+        };
         match command {
             Command::UpdateChild(args) => {
                 let current = store::child_status(sql, &args.child_id)
-                    .map_err(|e| OpError::Internal {
-                        message: e.to_string(),
-                    })?
+                    .map_err(internal)?
                     .ok_or_else(|| {
                         OpError::refused(
                             &runbrake_core::CommandError::InvalidArgument {
@@ -206,6 +236,24 @@ impl RunObject {
                         )
                     })?;
                 Ok(Command::UpdateChild(UpdateChildArgs { current, ..args }))
+            }
+            Command::AddChildren(args) => {
+                for item in &args.items {
+                    if store::child_status(sql, &item.id)
+                        .map_err(internal)?
+                        .is_some()
+                    {
+                        return Err(OpError::Refused {
+                            detail: serde_json::json!({
+                                "code": CHILD_EXISTS, "field": "items", "id": item.id,
+                            }),
+                            code: CHILD_EXISTS.to_owned(),
+                            message: format!("this run already has a child {:?}", item.id),
+                            run: Some(Box::new(Self::snapshot(stored, clock::now()))),
+                        });
+                    }
+                }
+                Ok(Command::AddChildren(args))
             }
             other @ (Command::Create(_)
             | Command::Enqueue
@@ -219,14 +267,14 @@ impl RunObject {
             | Command::Cancel(_)
             | Command::AckCancel(_)
             | Command::DeadlineFired
-            | Command::AddChildren(_)
             | Command::AttachSubRun(_)) => Ok(other),
         }
     }
 
-    /// Records the effects that must outlive this request (outbox) and signals executors now.
-    /// The index hears of a run when something a list shows changed: its creation, a status
-    /// change (the core's `UpdateIndex`), or its children counts — not every heartbeat.
+    /// Records the effects that must outlive this request (outbox) and queues what leaves after
+    /// the commit (executor signals, deliveries). The index hears of a run when something a
+    /// list shows changed: its creation, a status change (the core's `UpdateIndex`), or its
+    /// children counts — not every heartbeat.
     fn after_commit_effects(
         &self,
         sql: &SqlStorage,
@@ -237,12 +285,13 @@ impl RunObject {
     ) -> Result<()> {
         let mut index = listed_change;
         let mut rows = Vec::new();
+        let mut after = self.after_commit.borrow_mut();
         for effect in effects {
             match effect {
                 Effect::UpdateIndex { .. } => index = true,
                 Effect::NotifyExecutor {
                     lease_id, deadline, ..
-                } => stream::notify_executor(&self.state, &stored.state, lease_id, *deadline),
+                } => after.signals.push((lease_id.clone(), *deadline)),
                 Effect::CascadeCancel {
                     sub_run_id,
                     command_id,
@@ -263,22 +312,70 @@ impl RunObject {
                 summary::of(&stored.state, &stored.info).to_string(),
             ));
         }
-        // Rows delivered earlier go now, in this write that happens anyway.
+        // Rows delivered earlier are deleted in this write that happens anyway (a key written
+        // again below is replaced instead).
         for (key, payload) in self.delivered.borrow_mut().drain() {
-            store::outbox_done(sql, &key, &payload)?;
+            if !rows.iter().any(|(k, _)| *k == key) {
+                store::outbox_done(sql, &key, &payload)?;
+            }
         }
         let retry_at = now.saturating_add(OUTBOX_FALLBACK_MS);
         for (key, payload) in &rows {
             store::outbox_put(sql, key, payload, retry_at)?;
         }
-        self.to_deliver.borrow_mut().extend(rows);
+        if !rows.is_empty() {
+            self.outbox_due.set(match self.outbox_due.get() {
+                Some(Some(due)) => Some(Some(due.min(retry_at))),
+                Some(None) => Some(Some(retry_at)),
+                None => None,
+            });
+        }
+        after.deliver.extend(rows);
         Ok(())
     }
 
-    /// Delivers this operation's outbox rows once its writes are durable (the output gate holds
-    /// outgoing requests until then), without a write of its own.
-    fn deliver_after_commit(&self, org_id: &str) {
-        let rows: Vec<_> = self.to_deliver.borrow_mut().drain(..).collect();
+    /// Runs [`Self::handle`] as one transaction: an error part-way rolls back every write, and
+    /// nothing queued for after the commit leaves.
+    fn handle_atomically(&self, op: Op, now: Millis) -> OpResult {
+        let outcome = transaction_sync(&self.state.storage(), || match self.handle(op, now) {
+            Err(OpError::Internal { message }) => Err(worker::Error::RustError(message)),
+            other => Ok(other),
+        });
+        let rolled_back = !matches!(outcome, Ok(Ok(_)));
+        if rolled_back {
+            self.forget_uncommitted();
+        }
+        outcome.unwrap_or_else(|e| {
+            Err(OpError::Internal {
+                message: e.to_string(),
+            })
+        })
+    }
+
+    /// After a rollback: nothing queued may leave, and what this instance believed about its
+    /// storage is read again.
+    fn forget_uncommitted(&self) {
+        self.after_commit.take();
+        self.schema.forget();
+        self.outbox_due.set(None);
+    }
+
+    /// Sends what the committed operation queued to watchers and executors (the output gate
+    /// holds the messages until the commit is durable), and returns its outbox rows to deliver.
+    fn send_after_commit(&self, run: &Snapshot) -> Vec<(String, String)> {
+        let after = self.after_commit.take();
+        for (lease_id, deadline) in &after.signals {
+            stream::notify_executor(&self.state, &run.state, lease_id, *deadline);
+        }
+        if !after.events.is_empty() {
+            stream::broadcast(&self.state, run, &after.events);
+        }
+        after.deliver
+    }
+
+    /// Delivers a committed operation's outbox rows in the background, without a write of its
+    /// own: the next write (or the fallback alarm) deletes them.
+    fn deliver_in_background(&self, org_id: &str, rows: Vec<(String, String)>) {
         if rows.is_empty() {
             return;
         }
@@ -296,6 +393,15 @@ impl RunObject {
                 }
             }
         });
+    }
+
+    /// The run, or `None` when this object holds none (no tables: nothing is created).
+    fn load(&self, sql: &SqlStorage) -> Result<Option<Stored>> {
+        if self.schema.exists(sql)? {
+            store::load(sql)
+        } else {
+            Ok(None)
+        }
     }
 
     /// Makes sure the alarm fires by `due` (the run's deadline or an outbox retry), writing only
@@ -328,7 +434,15 @@ impl RunObject {
     /// When the alarm must fire for this run: its deadline, and the earliest outbox retry.
     fn alarm_due(&self, state: Option<&RunState>) -> Result<Option<u64>> {
         let deadline = state.and_then(RunState::next_deadline).map(clock::to_wall);
-        let outbox = store::outbox_next_at(&self.sql())?.map(clock::to_wall);
+        let outbox = match self.outbox_due.get() {
+            Some(known) => known,
+            None => {
+                let due = store::outbox_next_at(&self.sql())?;
+                self.outbox_due.set(Some(due));
+                due
+            }
+        }
+        .map(clock::to_wall);
         Ok(match (deadline, outbox) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -350,10 +464,15 @@ impl RunObject {
             }
         };
         let result = mutant::handle(self, op).await; // RACE_MUTANT: tests only (mutant.rs)
-        if let Ok(r) = &result {
-            self.deliver_after_commit(&r.run.info.org_id);
-            self.ensure_alarm(self.alarm_due(Some(&r.run.state))?)
-                .await?;
+        match &result {
+            Ok(r) => {
+                let rows = self.send_after_commit(&r.run);
+                self.deliver_in_background(&r.run.info.org_id, rows);
+                self.ensure_alarm(self.alarm_due(Some(&r.run.state))?)
+                    .await?;
+            }
+            // A refusal wrote and queued nothing.
+            Err(_) => drop(self.after_commit.take()),
         }
         reply(result)
     }
@@ -380,8 +499,13 @@ impl RunObject {
         Ok(())
     }
 
+    /// The deep health probe's counter, on the object named "healthz" (never a run).
     fn probe(&self) -> Result<i64> {
         let sql = self.sql();
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY, probes INTEGER NOT NULL)",
+            None,
+        )?;
         sql.exec(
             "INSERT INTO health (id, probes) VALUES (1, 1)
              ON CONFLICT(id) DO UPDATE SET probes = probes + 1",
@@ -476,22 +600,14 @@ pub fn object_name(org_id: &str, run_id: &str) -> String {
 
 impl DurableObject for RunObject {
     fn new(state: State, env: Env) -> Self {
-        let sql = state.storage().sql();
-        if let Err(e) = store::migrate(&sql).and_then(|()| {
-            sql.exec(
-                "CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY, probes INTEGER NOT NULL)",
-                None,
-            )
-            .map(|_| ())
-        }) {
-            worker::console_error!("run object schema: {e}");
-        }
         Self {
             state,
             env,
             delivered: Rc::default(),
-            to_deliver: RefCell::default(),
+            after_commit: RefCell::default(),
             alarm_at: Cell::new(None),
+            outbox_due: Cell::new(None),
+            schema: LazySchema::new("meta", store::SCHEMA),
         }
     }
 
@@ -506,7 +622,7 @@ impl DurableObject for RunObject {
             ("/watch" | "/executor", true) => {
                 let url = req.url()?;
                 let query: HashMap<String, String> = url.query_pairs().into_owned().collect();
-                let stored = store::load(&self.sql())?;
+                let stored = self.load(&self.sql())?;
                 stream::accept(&self.state, &self.sql(), stored.as_ref(), &path, &query)
             }
             // The `/healthz/deep` probe, on the object named "healthz".
@@ -523,16 +639,23 @@ impl DurableObject for RunObject {
     async fn alarm(&self) -> Result<Response> {
         let now = clock::now();
         let sql = self.sql();
-        let Some(mut stored) = store::load(&sql)? else {
+        let Some(mut stored) = self.load(&sql)? else {
             return Response::empty();
         };
         if stored.state.next_deadline().is_some_and(|d| d <= now) {
             match runbrake_core::apply(&mut stored.state, &Command::DeadlineFired, now) {
                 Ok(decision) if !decision.events.is_empty() => {
-                    store::append_events(&sql, &decision.events, &HashMap::new())?;
-                    store::save_state(&sql, &stored.state)?;
-                    self.after_commit_effects(&sql, &stored, &decision.effects, false, now)?;
-                    stream::broadcast(&self.state, &stored, &decision.events, now);
+                    let written = transaction_sync(&self.state.storage(), || {
+                        store::append_events(&sql, &decision.events, &HashMap::new())?;
+                        store::save_state(&sql, &stored.state)?;
+                        self.after_commit_effects(&sql, &stored, &decision.effects, false, now)
+                    });
+                    if let Err(e) = written {
+                        // Nothing was written; workerd retries a failed alarm.
+                        self.forget_uncommitted();
+                        return Err(e);
+                    }
+                    self.after_commit.borrow_mut().events = decision.events;
                 }
                 Ok(_) => {}
                 Err(e) => worker::console_error!("deadline for {}: {e}", stored.state.id),
@@ -540,7 +663,7 @@ impl DurableObject for RunObject {
         }
         // This alarm is spent. Rows the deadline just produced go now, then any due retries.
         self.alarm_at.set(Some(None));
-        let fresh: Vec<_> = self.to_deliver.borrow_mut().drain(..).collect();
+        let fresh = self.send_after_commit(&Self::snapshot(&stored, now));
         for (key, payload) in fresh {
             match deliver(&self.env, &stored.org_id, &key, &payload).await {
                 Ok(()) => store::outbox_done(&sql, &key, &payload)?,
@@ -548,6 +671,7 @@ impl DurableObject for RunObject {
             }
         }
         self.deliver_outbox(&stored, now).await?;
+        self.outbox_due.set(None);
         self.ensure_alarm(self.alarm_due(Some(&stored.state))?)
             .await?;
         Response::empty()
@@ -563,7 +687,7 @@ impl DurableObject for RunObject {
                 probes: self.probe()?,
             }),
             WebSocketIncomingMessage::String(text) if text == "ping" => {
-                let seq = store::load(&self.sql())?.map_or(0, |s| s.state.version);
+                let seq = self.load(&self.sql())?.map_or(0, |s| s.state.version);
                 ws.send(&serde_json::json!({ "type": "pong", "seq": seq }))
             }
             WebSocketIncomingMessage::String(_) | WebSocketIncomingMessage::Binary(_) => {

@@ -5,7 +5,7 @@
 //!
 //! Honoured only when the `TEST_CLOCK` var is "1" **and** `RACE_MUTANT` is "1" (tests only:
 //! `wrangler dev --var TEST_CLOCK:1 --var RACE_MUTANT:1`); anywhere else every operation goes
-//! straight to [`RunObject::handle`], unchanged.
+//! straight to [`RunObject::handle_atomically`], unchanged.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -39,20 +39,18 @@ struct LastSeq {
     seq: i64,
 }
 
-/// Runs `op` as [`RunObject::handle`] does, except that under RACE_MUTANT a command decides on
+/// Runs `op` as [`RunObject::handle_atomically`] does, except that under RACE_MUTANT a command decides on
 /// state read before a timer (a non-storage await) and writes that stale decision afterwards.
 pub(super) async fn handle(obj: &RunObject, op: Op) -> OpResult {
     let command = match op {
         Op::Command { command } if enabled(&obj.env) => command,
-        other => return obj.handle(other, clock::now()),
+        other => return obj.handle_atomically(other, clock::now()),
     };
     let internal = |e: worker::Error| OpError::Internal {
         message: e.to_string(),
     };
     let sql = obj.sql();
-    let mut stored = store::load(&sql)
-        .map_err(internal)?
-        .ok_or(OpError::NotFound)?;
+    let mut stored = obj.load(&sql).map_err(internal)?.ok_or(OpError::NotFound)?;
     let command = obj.complete_command(&sql, command, &stored)?;
     // THE BUG: the input gate is open while the timer runs, so other requests read the same state.
     worker::Delay::from(Duration::from_millis(PAUSE_MS)).await;

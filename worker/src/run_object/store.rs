@@ -40,13 +40,6 @@ pub const SCHEMA: &[&str] = &[
     ) WITHOUT ROWID",
 ];
 
-pub fn migrate(sql: &SqlStorage) -> worker::Result<()> {
-    for stmt in SCHEMA {
-        sql.exec(stmt, None)?;
-    }
-    Ok(())
-}
-
 /// A run as stored: the core's state and what the run is about.
 pub struct Stored {
     pub org_id: String,
@@ -126,34 +119,13 @@ pub fn parse_child_status(s: &str) -> Option<ChildStatus> {
         .find(|c| child_status_str(*c) == s)
 }
 
-/// How [`append_events`] begins its refusal of a child id the run already holds (the core only
-/// counts children, so the table is the first to know). Nothing has been written then; the API
-/// answers 409 `child_exists`.
-pub const CHILD_EXISTS: &str = "child_exists";
-
 /// Appends events and applies their effect on the children table (bulk events are one UPDATE).
-///
-/// The writes are not one transaction: anything refused half-way would leave an event stored
-/// without the state that follows it, and every later write of the run would collide with it. So
-/// what the table can refuse (a child id it already holds, which the core cannot know) is checked
-/// before the first write, and nothing is written then.
+/// The caller runs this inside its operation's transaction.
 pub fn append_events(
     sql: &SqlStorage,
     records: &[EventRecord],
     child_names: &std::collections::HashMap<String, String>,
 ) -> worker::Result<()> {
-    for r in records {
-        if let Event::ChildrenAdded { items } = &r.event {
-            for item in items {
-                if child_status(sql, &item.id)?.is_some() {
-                    return Err(worker::Error::RustError(format!(
-                        "{CHILD_EXISTS}: this run already has a child {:?}; nothing was written",
-                        item.id
-                    )));
-                }
-            }
-        }
-    }
     for r in records {
         sql.exec(
             "INSERT INTO events (seq, at, type, body) VALUES (?, ?, ?, ?)",

@@ -91,30 +91,42 @@ pub fn accept_probe(state: &State) -> Result<Response> {
     Response::from_websocket(pair.client)
 }
 
-/// One message per committed decision to every watcher; `run_ended` to executors.
-pub fn broadcast(state: &State, stored: &Stored, events: &[EventRecord], now: Millis) {
-    let msg = json!({
-        "type": "update",
-        "seq": stored.state.version,
-        "events": events,
-        "run": snapshot(stored, now),
-    })
-    .to_string();
-    for ws in state.get_websockets_with_tag(WATCH_TAG) {
-        // A socket that is closing cannot take the message; it resumes by seq when it returns.
-        let _ = ws.send_with_str(&msg);
+/// One message per committed decision to every watcher; `run_ended` to executors. Nothing is
+/// serialised when nobody listens (the usual case for an API cancel).
+pub fn broadcast(state: &State, run: &Snapshot, events: &[EventRecord]) {
+    let watchers = state.get_websockets_with_tag(WATCH_TAG);
+    if !watchers.is_empty() {
+        let msg = json!({
+            "type": "update",
+            "seq": run.state.version,
+            "events": events,
+            "run": run,
+        })
+        .to_string();
+        for ws in watchers {
+            // A socket that is closing cannot take the message; it resumes by seq when it returns.
+            let _ = ws.send_with_str(&msg);
+        }
     }
-    if stored.state.is_terminal() {
-        let ended = ended_message(&stored.state).to_string();
-        for ws in state.get_websockets_with_tag("executor") {
+    if run.state.is_terminal() {
+        let executors = state.get_websockets_with_tag("executor");
+        if executors.is_empty() {
+            return;
+        }
+        let ended = ended_message(&run.state).to_string();
+        for ws in executors {
             let _ = ws.send_with_str(&ended);
         }
     }
 }
 
 pub fn notify_executor(state: &State, run: &RunState, lease_id: &str, deadline: Millis) {
+    let executors = state.get_websockets_with_tag(&lease_tag(lease_id));
+    if executors.is_empty() {
+        return;
+    }
     let msg = cancel_message(run, lease_id, deadline).to_string();
-    for ws in state.get_websockets_with_tag(&lease_tag(lease_id)) {
+    for ws in executors {
         let _ = ws.send_with_str(&msg);
     }
 }
