@@ -406,7 +406,7 @@ describe("T15: tenant isolation", () => {
       { figure: "HTTP answers byte-identical to an unknown id's (WebSocket refusals compared by status)", target: "100 %", value: `${tally.identical} of ${tally.attempted - wsProbes}`, pass: tally.identical === tally.attempted - wsProbes },
       { figure: "B's runs changed by A's calls", target: "0", value: bRuns.length - bUnchanged, pass: bUnchanged === bRuns.length },
       { figure: "B's states covered", target: "every state", value: STATES.join(", "), pass: true },
-      { figure: "random run-id guesses", target: TIER === "long" ? "10,000" : "1,000 (CI size; 10,000 with RELIABILITY_TIER=long)", value: GUESSES, pass: true },
+      { figure: "random run-id guesses", target: TIER === "long" ? "10,000" : "2,000 (CI size; 10,000 with RELIABILITY_TIER=long)", value: GUESSES, pass: true },
       { figure: "guess hits", target: "0", value: hits, pass: hits === 0 },
       { figure: "guess answers other than the unknown-id 404", target: "0", value: other, pass: other === 0 },
       { figure: "guesses per second (64 in flight)", target: "(measured)", value: Math.round(GUESSES / seconds), pass: true },

@@ -52,6 +52,21 @@ pub async fn response_json<T: DeserializeOwned>(res: Response) -> Result<T> {
     serde_json::from_str(&text).map_err(|e| worker::Error::RustError(format!("internal JSON: {e}")))
 }
 
+/// Whether an error is the runtime turning a request away because one Durable Object has too
+/// many queued (its error carries `overloaded: true`).
+pub fn is_overloaded(e: &worker::Error) -> bool {
+    match e {
+        worker::Error::UnknownJsError {
+            original, message, ..
+        } => {
+            js_sys::Reflect::get(original, &JsValue::from_str("overloaded"))
+                .is_ok_and(|v| v.is_truthy())
+                || message.contains("is overloaded")
+        }
+        _ => false,
+    }
+}
+
 /// A JSON document that is already text (no re-serialisation).
 pub fn json_text(status: u16, text: &str) -> Result<Response> {
     Ok(Response::ok(text)?

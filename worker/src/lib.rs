@@ -59,7 +59,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Some(o) if origin::is_allowed(&o, &req, &env)? => Some(o),
         Some(_) | None => None,
     };
-    let mut res = route(req, &env, &method, &path).await?;
+    let mut res = match route(req, &env, &method, &path).await {
+        Ok(res) => res,
+        Err(e) => failed(&method, &path, &e)?,
+    };
     if let Some(origin) = cors_origin
         && res.status_code() != 101
     {
@@ -89,6 +92,34 @@ async fn route(req: Request, env: &Env, method: &Method, path: &str) -> Result<R
 
 fn is_dialect(path: &str) -> bool {
     path.starts_with("/v1/") || path == "/workflow_runs" || path.starts_with("/workflow_runs/")
+}
+
+/// A route that failed with an error instead of an answer, in its family's shape: 503 with
+/// `Retry-After` when a Durable Object turned the request away as overloaded (too many requests
+/// queued for one run: retrying shortly is right), 500 otherwise. Neither carries the error's
+/// text (logged instead).
+fn failed(method: &Method, path: &str, e: &worker::Error) -> Result<Response> {
+    if http::is_overloaded(e) {
+        return refuse(
+            method,
+            path,
+            503,
+            "overloaded",
+            "This run is receiving more requests than it can queue; retry after the time in Retry-After"
+                .to_owned(),
+            Some(1),
+        );
+    }
+    worker::console_error!("{method:?} {path}: {e}");
+    refuse(
+        method,
+        path,
+        500,
+        "internal",
+        "Internal error; the request changed nothing or can be retried with the same command_id"
+            .to_owned(),
+        None,
+    )
 }
 
 /// A request refused before routing, in the shape of the route family its path belongs to.

@@ -76,6 +76,13 @@ pub fn op(e: OpError) -> Result<Response> {
             });
             http::problem_with(command_status(&code), &code, message, field, Some(extra))
         }
+        OpError::ChildExists { id } => http::problem_with(
+            409,
+            "child_exists",
+            format!("this run already has a child {id:?}; nothing was written"),
+            Some("items".to_owned()),
+            None,
+        ),
         OpError::Internal { message } => {
             worker::console_error!("internal: {message}");
             http::problem(

@@ -227,6 +227,10 @@ async fn cancel_one(
             Outcome::Error,
             Some(json!({ "code": code, "message": message })),
         ),
+        Ok(OpError::ChildExists { id }) => ItemResult::Final(
+            Outcome::Error,
+            Some(json!({ "code": "child_exists", "message": format!("child {id:?} exists") })),
+        ),
         Ok(OpError::Internal { message }) => ItemResult::Retry(json!({ "message": message })),
         Err(_) => ItemResult::Retry(json!({ "message": format!("run object answered {status}") })),
     }

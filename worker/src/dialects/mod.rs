@@ -385,6 +385,10 @@ fn op_failure(e: OpError) -> Failure {
             }),
             _ => Failure::Conflict(message),
         },
+        // Dialects report no children; kept exhaustive all the same.
+        OpError::ChildExists { id } => {
+            Failure::Conflict(format!("this run already has a child {id:?}"))
+        }
         OpError::Internal { message } => {
             worker::console_error!("dialect: internal: {message}");
             Failure::Internal

@@ -39,8 +39,6 @@ const MAX_BACKOFF_MS: u64 = 60_000;
 /// Outbox rows are delivered right after their commit; this alarm is the fallback that retries
 /// them if that delivery failed or the instance died first.
 const OUTBOX_FALLBACK_MS: u64 = 30_000;
-/// The refusal of a child id the run already holds.
-const CHILD_EXISTS: &str = "child_exists";
 /// Events one `events` page or WebSocket replay carries.
 pub const MAX_EVENTS_PAGE: u32 = 1_000;
 
@@ -243,13 +241,8 @@ impl RunObject {
                         .map_err(internal)?
                         .is_some()
                     {
-                        return Err(OpError::Refused {
-                            detail: serde_json::json!({
-                                "code": CHILD_EXISTS, "field": "items", "id": item.id,
-                            }),
-                            code: CHILD_EXISTS.to_owned(),
-                            message: format!("this run already has a child {:?}", item.id),
-                            run: Some(Box::new(Self::snapshot(stored, clock::now()))),
+                        return Err(OpError::ChildExists {
+                            id: item.id.clone(),
                         });
                     }
                 }

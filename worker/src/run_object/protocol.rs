@@ -70,6 +70,10 @@ pub enum OpError {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         run: Option<Box<Snapshot>>,
     },
+    /// A child id the run already holds (the core only counts children; the table knows ids).
+    ChildExists {
+        id: String,
+    },
     Internal {
         message: String,
     },
@@ -88,7 +92,7 @@ impl OpError {
     pub fn status(&self) -> u16 {
         match self {
             OpError::NotFound => 404,
-            OpError::Refused { .. } => 409,
+            OpError::Refused { .. } | OpError::ChildExists { .. } => 409,
             OpError::Internal { .. } => 500,
         }
     }
