@@ -1,7 +1,7 @@
 // `make bench`: runs every benchmark part, each printing its own table, then merges their
 // figures with the machine's description into bench/results.json.
 //
-//   node bench/run.mjs [part ...] [--quick]      parts: core, worker, dashboard, scale
+//   node bench/run.mjs [part ...] [--quick]      parts: core, worker, dashboard, scale, load
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
@@ -9,7 +9,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../tests/lib/server.mjs";
 
-const PARTS = ["core", "worker", "dashboard", "scale"];
+const PARTS = ["core", "worker", "dashboard", "scale", "load"];
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const chosen = args.filter((a) => !a.startsWith("--"));
