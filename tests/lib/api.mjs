@@ -23,6 +23,14 @@ export async function call(base, path, o = {}) {
     },
     body: o.body === undefined ? undefined : typeof o.body === "string" ? o.body : JSON.stringify(o.body),
   });
+  return readReply(res);
+}
+
+/**
+ * A reply as the tests look at it: its text, and its body parsed as JSON when it is JSON.
+ * @param {Response} res
+ */
+export async function readReply(res) {
   const text = await res.text();
   let body = null;
   try {

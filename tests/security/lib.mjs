@@ -1,7 +1,7 @@
 // Shared by the security tests (tests/security/): a test server, a raw HTTP client, each route
 // family's error shape, what no response may ever contain, and run snapshots for "nothing changed".
 import assert from "node:assert/strict";
-import { adminToken, call, claim, createRun, newOrg } from "../lib/api.mjs";
+import { adminToken, call, claim, createRun, newOrg, readReply } from "../lib/api.mjs";
 import { startDevServer } from "../lib/server.mjs";
 
 export { adminToken, call, claim, createRun, newOrg };
@@ -43,14 +43,7 @@ export async function send(base, path, o = {}) {
     headers: o.headers,
     body: /** @type {BodyInit | undefined} */ (o.body),
   });
-  const text = await res.text();
-  let body = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = text;
-  }
-  return { status: res.status, headers: res.headers, text, body };
+  return readReply(res);
 }
 
 /** The route family (and so the error shape) a path belongs to. @param {string} path @returns {Family} */
