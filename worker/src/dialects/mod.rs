@@ -531,13 +531,12 @@ pub fn parse_json_body(
         });
     }
     serde_json::from_str::<Value>(text).map(Some).map_err(|e| {
-        // serde_json counts lines and columns from 1; FastAPI reports a character offset.
-        let offset: usize = text
-            .lines()
-            .take(e.line().saturating_sub(1))
-            .map(|l| l.chars().count() + 1)
-            .sum::<usize>()
-            + e.column().saturating_sub(1);
+        // At the end of the input Python points past the last character.
+        let offset = if e.is_eof() {
+            text.chars().count()
+        } else {
+            char_offset(text, e.line(), e.column())
+        };
         Invalid {
             loc: vec![json!("body"), json!(offset)],
             msg: "JSON decode error".to_owned(),
@@ -545,6 +544,18 @@ pub fn parse_json_body(
             input: json!({}),
         }
     })
+}
+
+/// FastAPI reports where JSON broke as a character offset into the body; serde_json gives a
+/// line (lines end at `\n` only) and a column counted in bytes, both from 1.
+fn char_offset(text: &str, line: usize, column: usize) -> usize {
+    let line_start = text
+        .match_indices('\n')
+        .nth(line.saturating_sub(2))
+        .filter(|_| line > 1)
+        .map_or(0, |(i, _)| i + 1);
+    let byte = (line_start + column.saturating_sub(1)).min(text.len());
+    text.char_indices().take_while(|(i, _)| *i < byte).count()
 }
 
 /// Routes whose contract documents no body (001–004): nothing, `null` or a JSON object (its
@@ -839,6 +850,17 @@ mod tests {
         assert_eq!(e.loc, vec![json!("body"), json!(1)]);
         let e = parse_empty_body(b"[1]", None).unwrap_err();
         assert_eq!(e.kind, "model_attributes_type");
+        // The offsets Python's json module reports for the same bodies (characters, not bytes;
+        // `\r\n` is two characters).
+        for (body, offset) in [
+            ("{\"é\" x}", 5),
+            ("{\r\n\"a\" 1}", 7),
+            ("{\"a\":\n \"日本\" x}", 12),
+            ("[1,", 3),
+        ] {
+            let e = parse_json_body(body.as_bytes(), None).unwrap_err();
+            assert_eq!(e.loc, vec![json!("body"), json!(offset)], "{body:?}");
+        }
         let e = parse_empty_body(b"a=b", Some("application/x-www-form-urlencoded")).unwrap_err();
         assert_eq!(e.kind, "model_attributes_type");
     }
