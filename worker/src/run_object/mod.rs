@@ -12,6 +12,7 @@
 //! The tables appear with the run's creation: an object addressed by an unknown id (or another
 //! organisation's) answers not found and writes nothing, so guesses leave nothing on disk.
 
+mod index_feed;
 mod mutant;
 pub mod protocol;
 pub mod store;
@@ -41,6 +42,8 @@ const MAX_BACKOFF_MS: u64 = 60_000;
 const OUTBOX_FALLBACK_MS: u64 = 30_000;
 /// Events one `events` page or WebSocket replay carries.
 pub const MAX_EVENTS_PAGE: u32 = 1_000;
+/// The outbox key of the run's summary for the organisation's index.
+const INDEX_ROW: &str = "index";
 
 #[durable_object]
 pub struct RunObject {
@@ -50,7 +53,7 @@ pub struct RunObject {
     /// nothing: a delivered row is deleted by the next write that happens anyway, or by the
     /// fallback alarm. After an eviction this is empty and a row may be delivered twice, which
     /// the receivers ignore (the index by seq, a sub-run by command_id).
-    delivered: Rc<RefCell<HashMap<String, String>>>,
+    delivered: index_feed::Delivered,
     /// What the current operation sends once it has committed.
     after_commit: RefCell<AfterCommit>,
     /// The alarm as this instance last set or read it (`None`: not known yet).
@@ -301,7 +304,7 @@ impl RunObject {
         }
         if index {
             rows.push((
-                "index".to_owned(),
+                INDEX_ROW.to_owned(),
                 summary::of(&stored.state, &stored.info).to_string(),
             ));
         }
@@ -367,16 +370,31 @@ impl RunObject {
     }
 
     /// Delivers a committed operation's outbox rows in the background, without a write of its
-    /// own: the next write (or the fallback alarm) deletes them.
+    /// own: the next write (or the fallback alarm) deletes them. The index summary joins its
+    /// organisation's feed (one request for the summaries of many runs).
     fn deliver_in_background(&self, org_id: &str, rows: Vec<(String, String)>) {
-        if rows.is_empty() {
+        let mut rest = Vec::new();
+        for (key, payload) in rows {
+            if key != INDEX_ROW {
+                rest.push((key, payload));
+            } else if index_feed::push(
+                org_id,
+                payload,
+                Rc::clone(&self.delivered),
+                worker::js_sys::Date::now(),
+            ) {
+                let flush = index_feed::flush(self.env.clone(), org_id.to_owned());
+                self.state.wait_until(flush);
+            }
+        }
+        if rest.is_empty() {
             return;
         }
         let env = self.env.clone();
         let org_id = org_id.to_owned();
         let delivered = Rc::clone(&self.delivered);
         self.state.wait_until(async move {
-            for (key, payload) in rows {
+            for (key, payload) in rest {
                 match deliver(&env, &org_id, &key, &payload).await {
                     Ok(()) => {
                         delivered.borrow_mut().insert(key, payload);
@@ -512,8 +530,13 @@ impl RunObject {
 }
 
 async fn deliver(env: &Env, org_id: &str, key: &str, payload: &str) -> Result<()> {
-    if key == "index" {
-        deliver_index(env, org_id, payload).await
+    if key == INDEX_ROW {
+        deliver_index(
+            env,
+            org_id,
+            index_feed::batch_body(std::iter::once(payload)),
+        )
+        .await
     } else {
         deliver_cascade(env, org_id, payload).await
     }
@@ -526,8 +549,8 @@ fn reply(result: OpResult) -> Result<Response> {
     }
 }
 
-async fn deliver_index(env: &Env, org_id: &str, summary: &str) -> Result<()> {
-    let body = format!("{{\"summaries\":[{summary}]}}");
+/// Sends `{"summaries":[…]}` to the organisation's index.
+async fn deliver_index(env: &Env, org_id: &str, body: String) -> Result<()> {
     let res =
         crate::auth::org_request(env, org_id, worker::Method::Post, "/runs", Some(body)).await?;
     match res.status_code() {
