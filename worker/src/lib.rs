@@ -21,6 +21,7 @@ mod rate_limit;
 mod run_info;
 mod run_object;
 mod storage;
+mod stream_limits;
 mod vars;
 
 pub use bulk::BulkJob;

@@ -97,5 +97,36 @@ pub async fn org(req: Request, env: &Env) -> Result<Response> {
         Err(res) => return res,
     };
     let stub = env.durable_object("ORGS")?.get_by_name(&caller.org_id)?;
-    forward(&req, stub, "/watch", &["after_seq"]).await
+    let mut res = forward(&req, stub, "/watch", &["after_seq"]).await?;
+    let status = res.status_code();
+    if status == 101 {
+        return Ok(res);
+    }
+    // The index refuses in its own `{error, message, field}` shape; the client gets a problem.
+    let body: serde_json::Value = res.json().await.unwrap_or_default();
+    let text = |k: &str| body.get(k).and_then(serde_json::Value::as_str);
+    let message = text("message")
+        .unwrap_or("the stream was refused")
+        .to_owned();
+    match (status, text("error")) {
+        (400, _) => http::problem_with(
+            400,
+            "invalid_query",
+            message,
+            text("field").map(str::to_owned),
+            None,
+        ),
+        (429, _) => crate::stream_limits::full(
+            crate::stream_limits::MAX_ORG_WATCHERS,
+            "watchers of one organisation",
+        ),
+        _ => {
+            worker::console_error!("org stream: {status}: {message}");
+            http::problem(
+                500,
+                "internal",
+                "Internal error; the request can be retried",
+            )
+        }
+    }
 }

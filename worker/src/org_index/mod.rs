@@ -50,6 +50,8 @@ use crate::storage::{LazySchema, transaction_sync};
 use error::ApiError;
 use query::CountPlan;
 use stream::{Replay, WATCH_TAG};
+
+use crate::stream_limits::{self, MAX_ORG_WATCHERS};
 use summary::RunSummary;
 
 /// Request bodies above this are refused unparsed.
@@ -687,6 +689,14 @@ impl OrgIndex {
             return Err(ApiError::upgrade_required().into());
         }
         let after = stream::parse_watch(pairs)?;
+        if self.state.get_websockets_with_tag(WATCH_TAG).len() >= MAX_ORG_WATCHERS {
+            return Err(ApiError::coded(
+                429,
+                "too_many_streams",
+                stream_limits::full_message(MAX_ORG_WATCHERS, "watchers of one organisation"),
+            )
+            .into());
+        }
         let sql = self.sql();
         let w = window(&sql)?;
         let pair = WebSocketPair::new()?;
@@ -757,12 +767,16 @@ impl DurableObject for OrgIndex {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
-        let sent = match message {
-            WebSocketIncomingMessage::String(text) if text.trim() == "ping" => {
-                latest_change(&self.sql()).and_then(|seq| ws.send_with_str(stream::pong(seq)))
-            }
-            WebSocketIncomingMessage::String(_) | WebSocketIncomingMessage::Binary(_) => {
-                ws.close(Some(1003), Some("unsupported message"))
+        let sent = if let Some((code, reason)) = crate::stream_limits::oversized(&message) {
+            ws.close(Some(code), Some(reason))
+        } else {
+            match message {
+                WebSocketIncomingMessage::String(text) if text.trim() == "ping" => {
+                    latest_change(&self.sql()).and_then(|seq| ws.send_with_str(stream::pong(seq)))
+                }
+                WebSocketIncomingMessage::String(_) | WebSocketIncomingMessage::Binary(_) => {
+                    ws.close(Some(1003), Some("unsupported message"))
+                }
             }
         };
         if let Err(e) = sent {

@@ -698,6 +698,9 @@ impl DurableObject for RunObject {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
+        if let Some((code, reason)) = crate::stream_limits::oversized(&message) {
+            return ws.close(Some(code), Some(reason));
+        }
         match message {
             WebSocketIncomingMessage::String(text) if text == "probe" => ws.send(&Probe {
                 probes: self.probe()?,

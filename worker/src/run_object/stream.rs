@@ -17,6 +17,7 @@ use worker::{Response, Result, SqlStorage, State, WebSocketPair};
 use super::MAX_EVENTS_PAGE;
 use super::protocol::Snapshot;
 use super::store::{self, Stored};
+use crate::stream_limits::{self, MAX_LEASE_SOCKETS, MAX_RUN_WATCHERS};
 
 const WATCH_TAG: &str = "watch";
 
@@ -44,9 +45,12 @@ pub fn accept(
         return crate::http::not_found();
     };
     let now = crate::clock::now();
-    let pair = WebSocketPair::new()?;
     if path == "/executor" {
         let lease_id = query.get("lease_id").cloned().unwrap_or_default();
+        if state.get_websockets_with_tag(&lease_tag(&lease_id)).len() >= MAX_LEASE_SOCKETS {
+            return stream_limits::full(MAX_LEASE_SOCKETS, "executor streams per lease");
+        }
+        let pair = WebSocketPair::new()?;
         state.accept_websocket_with_tags(&pair.server, &["executor", &lease_tag(&lease_id)]);
         // A cancel accepted before the executor connected is delivered at once.
         if let runbrake_core::Status::Cancelling {
@@ -60,7 +64,12 @@ pub fn accept(
         if stored.state.is_terminal() {
             pair.server.send(&ended_message(&stored.state))?;
         }
+        Response::from_websocket(pair.client)
     } else {
+        if state.get_websockets_with_tag(WATCH_TAG).len() >= MAX_RUN_WATCHERS {
+            return stream_limits::full(MAX_RUN_WATCHERS, "watchers of one run");
+        }
+        let pair = WebSocketPair::new()?;
         state.accept_websocket_with_tags(&pair.server, &[WATCH_TAG]);
         let after = query.get("after_seq").and_then(|s| s.parse::<u64>().ok());
         if let Some(after) = after {
@@ -81,8 +90,8 @@ pub fn accept(
             "seq": stored.state.version,
             "run": snapshot(stored, now),
         }))?;
+        Response::from_websocket(pair.client)
     }
-    Response::from_websocket(pair.client)
 }
 
 pub fn accept_probe(state: &State) -> Result<Response> {
